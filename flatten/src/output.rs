@@ -1,0 +1,245 @@
+//! Turning the column buffers into the five record batches.
+
+use crate::decode::{COUNTS_I64, COUNTS_NAMES, Decoder, ProvCols};
+use crate::{Error, RawCols, RejectCols};
+use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_schema::{DataType, Field, Fields};
+use assessment_schema::Table;
+use assessment_schema::tables::{
+    counts_fields, option_fields, question_fields, schema, sequences_fields,
+};
+use std::sync::Arc;
+
+/// Counts of one flushed batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Messages pushed (= `raw` rows when `build_raw`).
+    pub messages: usize,
+    /// Messages that became an `assessments` row.
+    pub accepted: usize,
+    /// Messages that became a `rejects` row.
+    pub rejected: usize,
+    /// Bytes of message values pushed.
+    pub input_bytes: usize,
+    /// Object members not in the schema (any level) of accepted events; they stay in `raw`.
+    pub unknown_fields: u64,
+}
+
+/// The output of one [`crate::Flattener::flush`]: a record batch per table.
+#[derive(Debug, Clone)]
+pub struct Flattened {
+    batches: [RecordBatch; 5],
+    /// What went in and where it went.
+    pub stats: BatchStats,
+}
+
+impl Flattened {
+    /// The batch of `table` (its schema is [`assessment_schema::tables::schema`]).
+    pub fn batch(&self, table: Table) -> &RecordBatch {
+        &self.batches[table as usize]
+    }
+
+    /// `(table, batch)` for all five tables, in [`Table::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Table, &RecordBatch)> {
+        Table::ALL.into_iter().zip(self.batches.iter())
+    }
+
+    /// Consumes the output into `(table, batch)` pairs.
+    pub fn into_batches(self) -> [(Table, RecordBatch); 5] {
+        let [a, b, c, d, e] = self.batches;
+        [
+            (Table::Raw, a),
+            (Table::Assessments, b),
+            (Table::Questions, c),
+            (Table::Options, d),
+            (Table::Rejects, e),
+        ]
+    }
+}
+
+fn batch(table: Table, columns: Vec<ArrayRef>) -> Result<RecordBatch, Error> {
+    RecordBatch::try_new(schema(table), columns).map_err(|source| Error::Arrow { table, source })
+}
+
+fn prov(p: &mut ProvCols) -> [ArrayRef; 3] {
+    [p.topic.finish(), p.partition.finish(), p.offset.finish()]
+}
+
+fn list_of(fields: Fields) -> Arc<Field> {
+    Arc::new(Field::new_list_field(DataType::Struct(fields), true))
+}
+
+pub(crate) fn build(
+    raw: &mut RawCols,
+    d: &mut Decoder,
+    rj: &mut RejectCols,
+    stats: BatchStats,
+    build_raw: bool,
+) -> Result<Flattened, Error> {
+    let arrow = |table| move |source| Error::Arrow { table, source };
+
+    // options: the innermost level, shared by `options` and `sequences`.
+    let o = &mut d.options;
+    let o_id = o.id.finish();
+    let o_checked = o.checked.finish();
+    let o_correct = o.correct.finish();
+    let o_submitted = o.submitted.finish();
+    let o_at = o.at.finish();
+    let mut cols = prov(&mut o.prov).to_vec();
+    cols.extend([
+        o.keen_id.finish(),
+        o.question_index.finish(),
+        o.question_id.finish(),
+        o.option_index.finish(),
+        Arc::clone(&o_id),
+        Arc::clone(&o_checked),
+        Arc::clone(&o_correct),
+        Arc::clone(&o_submitted),
+        Arc::clone(&o_at),
+    ]);
+    let options = batch(Table::Options, cols)?;
+    let option_struct = StructArray::try_new(
+        option_fields(),
+        vec![o_id, o_checked, o_correct, o_submitted, o_at],
+        None,
+    )
+    .map_err(arrow(Table::Options))?;
+
+    // questions
+    let q = &mut d.questions;
+    let (q_off, q_nulls) = q.options.finish();
+    let options_list = ListArray::try_new(
+        list_of(option_fields()),
+        q_off,
+        Arc::new(option_struct),
+        q_nulls,
+    )
+    .map_err(arrow(Table::Questions))?;
+    let q_id = q.id.finish();
+    let q_result = q.user_result.finish();
+    let q_correct = q.user_correct.finish();
+    let q_incomplete = q.user_incomplete.finish();
+    let q_submitted = q.user_submitted.finish();
+    let mut cols = prov(&mut q.prov).to_vec();
+    cols.extend([
+        q.keen_id.finish(),
+        q.user_exam_id.finish(),
+        q.question_index.finish(),
+        Arc::clone(&q_id),
+        Arc::clone(&q_result),
+        Arc::clone(&q_correct),
+        Arc::clone(&q_incomplete),
+        Arc::clone(&q_submitted),
+        q.option_count.finish(),
+    ]);
+    let questions = batch(Table::Questions, cols)?;
+    let question_struct = StructArray::try_new(
+        question_fields(),
+        vec![
+            q_id,
+            q_result,
+            q_correct,
+            q_incomplete,
+            q_submitted,
+            Arc::new(options_list),
+        ],
+        None,
+    )
+    .map_err(arrow(Table::Questions))?;
+
+    // assessments
+    let e = &mut d.events;
+    let (e_off, e_nulls) = e.questions.finish();
+    let questions_list = ListArray::try_new(
+        list_of(question_fields()),
+        e_off,
+        Arc::new(question_struct),
+        e_nulls,
+    )
+    .map_err(arrow(Table::Assessments))?;
+    // The seven counts, in schema order; the integer ones come from `counts_i64`.
+    let mut ints = e.counts_i64.iter_mut().map(|c| c.finish());
+    let mut all_correct = Some(e.all_correct.finish());
+    let counts: Vec<ArrayRef> = (0..COUNTS_NAMES.len())
+        .map(|k| {
+            if COUNTS_I64.contains(&k) {
+                ints.next()
+            } else {
+                all_correct.take()
+            }
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| {
+            arrow(Table::Assessments)(arrow_schema::ArrowError::SchemaError(
+                "counts columns out of step".into(),
+            ))
+        })?;
+    let counts_struct = StructArray::try_new(counts_fields(), counts.clone(), e.counts_valid.finish())
+        .map_err(arrow(Table::Assessments))?;
+    let seq_id = e.sequence_id.finish();
+    let attempt = e.attempt.finish();
+    let sequences = StructArray::try_new(
+        sequences_fields(),
+        vec![
+            Arc::clone(&seq_id),
+            Arc::clone(&attempt),
+            Arc::new(counts_struct),
+            Arc::new(questions_list),
+        ],
+        e.sequences_valid.finish(),
+    )
+    .map_err(arrow(Table::Assessments))?;
+    let mut cols = prov(&mut e.prov).to_vec();
+    cols.extend([
+        e.keen_id.finish(),
+        e.keen_timestamp.finish(),
+        e.keen_created_at.finish(),
+        e.started_at.finish(),
+        e.base_exam_id.finish(),
+        e.user_exam_id.finish(),
+        e.exam_name.finish(),
+        e.certification.finish(),
+        e.max_attempts.finish(),
+        seq_id,
+        attempt,
+    ]);
+    cols.extend(counts);
+    cols.extend([e.question_count.finish(), Arc::new(sequences) as ArrayRef]);
+    let assessments = batch(Table::Assessments, cols)?;
+
+    let raw = if build_raw {
+        batch(
+            Table::Raw,
+            vec![
+                raw.topic.finish(),
+                raw.partition.finish(),
+                raw.offset.finish(),
+                raw.timestamp.finish(),
+                raw.key.finish(),
+                raw.value.finish(),
+            ],
+        )?
+    } else {
+        RecordBatch::new_empty(schema(Table::Raw))
+    };
+
+    let rejects = batch(
+        Table::Rejects,
+        vec![
+            rj.topic.finish(),
+            rj.partition.finish(),
+            rj.offset.finish(),
+            rj.timestamp.finish(),
+            rj.key.finish(),
+            rj.value.finish(),
+            rj.kind.finish(),
+            rj.path.finish(),
+            rj.error.finish(),
+        ],
+    )?;
+
+    Ok(Flattened {
+        batches: [raw, assessments, questions, options, rejects],
+        stats,
+    })
+}

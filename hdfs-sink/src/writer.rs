@@ -1,0 +1,574 @@
+//! [`RangeWriter`]: the Parquet files of one offset range of one Kafka partition, and the
+//! commit protocol.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use bytes::Bytes;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
+use tracing::{debug, info, warn};
+
+use crate::config::{DatePartitioning, RotationPolicy};
+use crate::error::{BackendError, Error, Op, Result};
+use crate::failpoint;
+use crate::hive;
+use crate::marker::{FileEntry, Marker, TableEntry, now_ms};
+use crate::names::{COMMITS_DIR, OffsetRange, TMP_DIR, TopicPartition, range_stem};
+use crate::storage::{StorageFile, with_retry};
+use crate::warehouse::Inner;
+
+type ErrorSlot = Arc<std::sync::Mutex<Option<(Op, BackendError)>>>;
+
+/// One open Parquet file: a table (and Hive directory) of the range.
+struct OpenFile {
+    /// Hive directory (`date=…`) or `""`.
+    dir: String,
+    tmp_rel: String,
+    writer: AsyncArrowWriter<StorageFile>,
+    error_slot: ErrorSlot,
+    rows: u64,
+}
+
+pub(crate) struct TableSlot {
+    pub(crate) name: String,
+    schema: SchemaRef,
+    part: Option<(DatePartitioning, usize)>,
+    files: BTreeMap<String, OpenFile>,
+    rows: u64,
+}
+
+impl TableSlot {
+    pub(crate) fn new(name: &str, schema: SchemaRef, part: Option<(DatePartitioning, usize)>) -> Self {
+        Self {
+            name: name.to_owned(),
+            schema,
+            part,
+            files: BTreeMap::new(),
+            rows: 0,
+        }
+    }
+}
+
+/// Per-table result of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TableCommit {
+    /// Table name.
+    pub table: String,
+    /// Rows landed in this range.
+    pub rows: u64,
+    /// Files landed (paths relative to the root); empty if `rows == 0`.
+    pub files: Vec<FileEntry>,
+}
+
+/// What [`RangeWriter::commit`] landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommitInfo {
+    /// Topic and partition.
+    pub topic_partition: TopicPartition,
+    /// The committed offsets.
+    pub range: OffsetRange,
+    /// Per table, in declaration order.
+    pub tables: Vec<TableCommit>,
+    /// The marker path (relative to the root).
+    pub marker: String,
+    /// Bytes of all files.
+    pub bytes: u64,
+    /// Time spent in `commit`.
+    pub elapsed: Duration,
+}
+
+impl CommitInfo {
+    /// Rows of `table`, 0 if absent.
+    pub fn rows(&self, table: &str) -> u64 {
+        self.tables
+            .iter()
+            .find(|t| t.table == table)
+            .map_or(0, |t| t.rows)
+    }
+}
+
+/// The files of one offset range `start..=end` of one Kafka partition, one Parquet file per
+/// table (per Hive date directory if the table is date-partitioned). Created by
+/// [`Warehouse::begin_range`](crate::Warehouse::begin_range).
+///
+/// Files are streamed under `<root>/_tmp/<topic>+<partition>+<start>+<nonce>/` and only
+/// become visible through [`commit`](Self::commit). **Tables without rows get no file**; the
+/// marker still lists them with `rows: 0`.
+///
+/// Dropping a writer without `commit` or `abort` leaves its temp files for recovery and marks
+/// the partition as needing [`recover_partitions`](crate::Warehouse::recover_partitions).
+pub struct RangeWriter {
+    inner: Arc<Inner>,
+    tp: TopicPartition,
+    start: i64,
+    tmp_dir: String,
+    tables: Vec<TableSlot>,
+    began: Instant,
+    next_file: usize,
+    failed: bool,
+    touched_storage: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for RangeWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RangeWriter")
+            .field("topic_partition", &self.tp)
+            .field("start", &self.start)
+            .field("tmp_dir", &self.tmp_dir)
+            .field("rows", &self.rows())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl RangeWriter {
+    pub(crate) fn new(inner: Arc<Inner>, tp: TopicPartition, start: i64, tables: Vec<TableSlot>) -> Self {
+        let nonce = format!(
+            "{:x}-{:x}-{}",
+            std::process::id(),
+            now_ms(),
+            NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let tmp_dir = format!(
+            "{TMP_DIR}/{}+{}+{start:020}+{nonce}",
+            tp.topic, tp.partition
+        );
+        Self {
+            inner,
+            tp,
+            start,
+            tmp_dir,
+            tables,
+            began: Instant::now(),
+            next_file: 0,
+            failed: false,
+            touched_storage: false,
+            done: false,
+        }
+    }
+
+    /// Topic and partition of the range.
+    pub fn topic_partition(&self) -> &TopicPartition {
+        &self.tp
+    }
+
+    /// First offset of the range.
+    pub fn start_offset(&self) -> i64 {
+        self.start
+    }
+
+    /// Rows written so far, summed over tables.
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+
+    /// Rows written so far to `table` (0 if unknown).
+    pub fn table_rows(&self, table: &str) -> u64 {
+        self.tables
+            .iter()
+            .find(|t| t.name == table)
+            .map_or(0, |t| t.rows)
+    }
+
+    /// Estimated size of the files in bytes: encoded bytes written plus buffered row groups.
+    pub fn bytes(&self) -> u64 {
+        self.tables
+            .iter()
+            .flat_map(|t| t.files.values())
+            .map(|f| (f.writer.bytes_written() + f.writer.in_progress_size()) as u64)
+            .sum()
+    }
+
+    /// Time since [`begin_range`](crate::Warehouse::begin_range).
+    pub fn age(&self) -> Duration {
+        self.began.elapsed()
+    }
+
+    /// Number of files open.
+    pub fn open_files(&self) -> usize {
+        self.tables.iter().map(|t| t.files.len()).sum()
+    }
+
+    fn wrap(&self, end: Option<i64>, table: Option<&str>, e: Error) -> Error {
+        Error::Range {
+            topic: self.tp.topic.clone(),
+            partition: self.tp.partition,
+            start: self.start,
+            end,
+            table: table.map(str::to_owned),
+            source: Box::new(e),
+        }
+    }
+
+    /// Append `batch` to `table`. Empty batches are ignored. The batch's schema must equal
+    /// the declared one (field names, types, nullability; metadata is ignored).
+    ///
+    /// After an error the range cannot be committed ([`Error::RangeFailed`]): abort it and
+    /// land its offsets again.
+    pub async fn write(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
+        match self.write_inner(table, batch).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.failed = true;
+                Err(self.wrap(None, Some(table), e))
+            }
+        }
+    }
+
+    async fn write_inner(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
+        if self.failed {
+            return Err(Error::RangeFailed);
+        }
+        let Some(ti) = self.tables.iter().position(|t| t.name == table) else {
+            return Err(Error::UnknownTable {
+                table: table.to_owned(),
+            });
+        };
+        let declared = &self.tables[ti].schema;
+        if batch.schema().fields() != declared.fields() {
+            return Err(Error::SchemaMismatch {
+                table: table.to_owned(),
+                expected: declared.clone(),
+                found: batch.schema(),
+            });
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let pieces = match &self.tables[ti].part {
+            Some((p, idx)) => hive::split(table, p, *idx, batch)?,
+            None => vec![(String::new(), batch.clone())],
+        };
+        for (dir, piece) in pieces {
+            if !self.tables[ti].files.contains_key(&dir) {
+                let f = self.open_file(ti, &dir).await?;
+                self.tables[ti].files.insert(dir.clone(), f);
+            }
+            let t = &mut self.tables[ti];
+            let Some(f) = t.files.get_mut(&dir) else {
+                continue;
+            };
+            if let Err(e) = f.writer.write(&piece).await {
+                return Err(file_error(&self.inner, &f.tmp_rel, &f.error_slot, Op::Write, e));
+            }
+            f.rows += piece.num_rows() as u64;
+            t.rows += piece.num_rows() as u64;
+            failpoint::hit("write.after_batch");
+        }
+        Ok(())
+    }
+
+    async fn open_file(&mut self, ti: usize, dir: &str) -> Result<OpenFile> {
+        failpoint::hit("write.before_create");
+        let tmp_rel = format!("{}/{}.parquet", self.tmp_dir, self.next_file);
+        self.next_file += 1;
+        self.touched_storage = true;
+        let shown = self.inner.backend.display(&tmp_rel);
+        let backend = &self.inner.backend;
+        let inner_file = with_retry(&self.inner.config.retry, Op::Create, &shown, |attempt| {
+            let tmp_rel = tmp_rel.clone();
+            async move {
+                if attempt > 1 {
+                    // A previous attempt may have created the file before failing.
+                    backend.delete(&tmp_rel).await?;
+                }
+                backend.create(&tmp_rel).await
+            }
+        })
+        .await?;
+        let file = StorageFile::new(
+            inner_file,
+            self.inner.backend.fsync(),
+            self.inner.config.retry.op_timeout,
+        );
+        let error_slot = file.error_slot.clone();
+        let writer = AsyncArrowWriter::try_new(
+            file,
+            self.tables[ti].schema.clone(),
+            Some(self.inner.props.clone()),
+        )
+        .map_err(|e| Error::parquet(&shown, e))?;
+        debug!(path = %shown, table = %self.tables[ti].name, dir, "temp file created");
+        Ok(OpenFile {
+            dir: dir.to_owned(),
+            tmp_rel,
+            writer,
+            error_slot,
+            rows: 0,
+        })
+    }
+
+    /// Commit the range as `start..=end_inclusive`: close every file, rename each into
+    /// `<table>/[date=…/]<topic>+<partition>+<start:020>+<end:020>.parquet`, then create the
+    /// marker `_commits/<topic>+<partition>+<start:020>+<end:020>` atomically (written under
+    /// `_tmp/`, then renamed without replace). The range is committed iff the marker exists.
+    ///
+    /// On error nothing is deleted (an ambiguous marker rename may have succeeded): the
+    /// partition must go through [`recover_partitions`](crate::Warehouse::recover_partitions)
+    /// before its next range, which keeps or removes the files according to the marker.
+    pub async fn commit(mut self, end_inclusive: i64) -> Result<CommitInfo> {
+        let started = Instant::now();
+        if end_inclusive < self.start {
+            let e = Error::InvalidRange {
+                topic: self.tp.topic.clone(),
+                partition: self.tp.partition,
+                start: self.start,
+                end: end_inclusive,
+            };
+            return Err(self.wrap(Some(end_inclusive), None, e));
+        }
+        if self.failed {
+            return Err(self.wrap(Some(end_inclusive), None, Error::RangeFailed));
+        }
+        self.touched_storage = true;
+        match self.commit_inner(end_inclusive, started).await {
+            Ok(info) => {
+                self.done = true;
+                {
+                    let mut st = self.inner.lock();
+                    st.open.remove(&self.tp);
+                    st.next.insert(self.tp.clone(), end_inclusive + 1);
+                }
+                // The range is committed; the temp directory only holds empty directories.
+                if let Err(e) = self.inner.delete(&self.tmp_dir).await {
+                    warn!(error = %e, "could not remove the temp directory of a committed range");
+                }
+                failpoint::hit("commit.after_cleanup");
+                info!(
+                    topic = %self.tp.topic, partition = self.tp.partition,
+                    start = self.start, end = end_inclusive,
+                    rows = info.tables.iter().map(|t| t.rows).sum::<u64>(),
+                    bytes = info.bytes, elapsed = ?info.elapsed,
+                    "range committed"
+                );
+                Ok(info)
+            }
+            Err((table, e)) => Err(self.wrap(Some(end_inclusive), table.as_deref(), e)),
+        }
+    }
+
+    async fn commit_inner(
+        &mut self,
+        end: i64,
+        started: Instant,
+    ) -> std::result::Result<CommitInfo, (Option<String>, Error)> {
+        failpoint::hit("commit.before_close");
+        let stem = range_stem(&self.tp.topic, self.tp.partition, self.start, end);
+        let inner = self.inner.clone();
+        let kv = [
+            ("hdfs_sink.topic", self.tp.topic.clone()),
+            ("hdfs_sink.partition", self.tp.partition.to_string()),
+            ("hdfs_sink.start_offset", self.start.to_string()),
+            ("hdfs_sink.end_offset", end.to_string()),
+        ];
+
+        // 1. Close every file: after this the bytes are complete on the storage.
+        let mut closed: Vec<(usize, String, String, u64, u64)> = Vec::new(); // table, dir, tmp, rows, bytes
+        for (ti, t) in self.tables.iter_mut().enumerate() {
+            for f in t.files.values_mut() {
+                for (k, v) in &kv {
+                    f.writer
+                        .append_key_value_metadata(KeyValue::new((*k).to_owned(), v.clone()));
+                }
+                if let Err(e) = f.writer.finish().await {
+                    let err = file_error(&inner, &f.tmp_rel, &f.error_slot, Op::Close, e);
+                    return Err((Some(t.name.clone()), err));
+                }
+                failpoint::hit("commit.after_close");
+                closed.push((
+                    ti,
+                    f.dir.clone(),
+                    f.tmp_rel.clone(),
+                    f.rows,
+                    f.writer.bytes_written() as u64,
+                ));
+            }
+        }
+
+        // 2. Rename each into place.
+        let mut dirs_done: BTreeSet<String> = BTreeSet::new();
+        let mut entries: Vec<Vec<FileEntry>> = vec![Vec::new(); self.tables.len()];
+        for (ti, dir, tmp, rows, bytes) in closed {
+            let name = &self.tables[ti].name;
+            let dest_dir = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{name}/{dir}")
+            };
+            if dirs_done.insert(dest_dir.clone()) {
+                inner
+                    .mkdirs(&dest_dir)
+                    .await
+                    .map_err(|e| (Some(name.clone()), e))?;
+            }
+            let dest = format!("{dest_dir}/{stem}.parquet");
+            failpoint::hit("commit.before_rename");
+            inner
+                .rename(&tmp, &dest)
+                .await
+                .map_err(|e| (Some(name.clone()), e))?;
+            failpoint::hit("commit.after_rename");
+            entries[ti].push(FileEntry {
+                path: dest,
+                rows,
+                bytes,
+            });
+        }
+        for d in &dirs_done {
+            inner.sync_dir(d).await.map_err(|e| (None, e))?;
+        }
+
+        // 3. The marker, created atomically.
+        failpoint::hit("commit.before_marker");
+        let mut marker = Marker {
+            version: 1,
+            topic: self.tp.topic.clone(),
+            partition: self.tp.partition,
+            start: self.start,
+            end,
+            committed_at_ms: now_ms(),
+            tables: BTreeMap::new(),
+        };
+        let mut tables = Vec::with_capacity(self.tables.len());
+        let mut total_bytes = 0;
+        for (t, files) in self.tables.iter().zip(entries) {
+            total_bytes += files.iter().map(|f| f.bytes).sum::<u64>();
+            marker.tables.insert(
+                t.name.clone(),
+                TableEntry {
+                    rows: t.rows,
+                    files: files.clone(),
+                },
+            );
+            tables.push(TableCommit {
+                table: t.name.clone(),
+                rows: t.rows,
+                files,
+            });
+        }
+        let body = serde_json::to_vec_pretty(&marker).map_err(|e| {
+            (
+                None,
+                Error::CorruptMarker {
+                    path: inner.backend.display(COMMITS_DIR),
+                    reason: e.to_string(),
+                },
+            )
+        })?;
+        let tmp_marker = format!("{}/_marker", self.tmp_dir);
+        let marker_rel = format!("{COMMITS_DIR}/{stem}");
+        inner
+            .write_small_file(&tmp_marker, Bytes::from(body))
+            .await
+            .map_err(|e| (None, e))?;
+        failpoint::hit("commit.marker_written");
+        match inner.rename(&tmp_marker, &marker_rel).await {
+            Ok(()) => {}
+            Err(Error::AlreadyExists { .. }) => {
+                return Err((
+                    None,
+                    Error::AlreadyCommitted {
+                        topic: self.tp.topic.clone(),
+                        partition: self.tp.partition,
+                        start: self.start,
+                        end,
+                        path: inner.backend.display(&marker_rel),
+                    },
+                ));
+            }
+            Err(e) => return Err((None, e)),
+        }
+        inner.sync_dir(COMMITS_DIR).await.map_err(|e| (None, e))?;
+        failpoint::hit("commit.after_marker");
+        Ok(CommitInfo {
+            topic_partition: self.tp.clone(),
+            range: OffsetRange { start: self.start, end },
+            tables,
+            marker: marker_rel,
+            bytes: total_bytes,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Abandon the range: drop the open files and delete its temp directory. Nothing of it
+    /// was visible. If the delete fails, the partition is marked for recovery.
+    pub async fn abort(mut self) -> Result<()> {
+        for t in &mut self.tables {
+            t.files.clear();
+        }
+        failpoint::hit("abort.before_delete");
+        let r = if self.touched_storage {
+            self.inner.delete(&self.tmp_dir).await.map(|_| ())
+        } else {
+            Ok(())
+        };
+        match r {
+            Ok(()) => {
+                self.done = true;
+                self.inner.lock().open.remove(&self.tp);
+                info!(topic = %self.tp.topic, partition = self.tp.partition, start = self.start, "range aborted");
+                Ok(())
+            }
+            Err(e) => Err(self.wrap(None, None, e)),
+        }
+    }
+}
+
+impl Drop for RangeWriter {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut st = self.inner.lock();
+        st.open.remove(&self.tp);
+        if self.touched_storage {
+            warn!(
+                topic = %self.tp.topic, partition = self.tp.partition, start = self.start,
+                "range writer dropped without commit or abort; the partition needs recovery"
+            );
+            st.needs_recovery.insert(self.tp.clone());
+        }
+    }
+}
+
+/// Map a parquet error of a streamed file, preferring the storage error kept by the file.
+fn file_error(inner: &Inner, tmp_rel: &str, slot: &ErrorSlot, op: Op, e: ParquetError) -> Error {
+    let display = inner.backend.display(tmp_rel);
+    let taken = slot.lock().ok().and_then(|mut s| s.take());
+    match taken {
+        Some((op, be)) => Error::from_backend(op, display, 1, Duration::ZERO, be),
+        None => {
+            let _ = op;
+            Error::parquet(display, e)
+        }
+    }
+}
+
+impl RotationPolicy {
+    /// Whether `writer` should be committed now: it holds rows and reached `max_rows`,
+    /// `max_bytes` or `max_age`. Call it after each write and from a timer (so an idle
+    /// partition still rotates on time). Always `false` for a writer without rows.
+    pub fn should_rotate(&self, writer: &RangeWriter) -> bool {
+        let rows = writer.rows();
+        rows > 0
+            && (rows >= self.max_rows
+                || writer.bytes() >= self.max_bytes
+                || writer.age() >= self.max_age)
+    }
+
+    /// Time left until `max_age` for `writer` (zero if due): a timer deadline for wall-clock
+    /// rotation.
+    pub fn time_until_due(&self, writer: &RangeWriter) -> Duration {
+        self.max_age.saturating_sub(writer.age())
+    }
+}

@@ -1,0 +1,295 @@
+//! The crate's one error type.
+//!
+//! rdkafka's `KafkaError` is never part of this API: it is mapped at the boundary into a
+//! [`BrokerError`] (librdkafka error code + message) carried by a variant that says what we
+//! were doing and where (topic, partition, offset, element index, byte offset).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+
+/// Crate-local result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error reported by librdkafka or by a broker, detached from rdkafka's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerError {
+    /// librdkafka's numeric error code (`rd_kafka_resp_err_t`): negative values are local
+    /// client errors (e.g. `-185` timed out), positive values are broker error codes
+    /// (e.g. `10` message too large). `None` when the error carries no code.
+    pub code: Option<i32>,
+    /// Human readable description, as librdkafka renders it.
+    pub message: String,
+}
+
+impl BrokerError {
+    /// Whether this is librdkafka's "timed out" (local `-185` or broker `7` request timed out).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.code, Some(-185) | Some(7))
+    }
+}
+
+impl fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "{} (code {code})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for BrokerError {}
+
+impl From<&KafkaError> for BrokerError {
+    fn from(err: &KafkaError) -> Self {
+        BrokerError {
+            code: err.rdkafka_error_code().map(|c| c as i32),
+            message: err.to_string(),
+        }
+    }
+}
+
+impl From<KafkaError> for BrokerError {
+    fn from(err: KafkaError) -> Self {
+        BrokerError::from(&err)
+    }
+}
+
+impl From<rdkafka::types::RDKafkaErrorCode> for BrokerError {
+    fn from(code: rdkafka::types::RDKafkaErrorCode) -> Self {
+        BrokerError {
+            code: Some(code as i32),
+            message: code.to_string(),
+        }
+    }
+}
+
+/// Everything that can go wrong in `kafka-io`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is invalid (caught by a builder or by librdkafka at client creation).
+    #[error("invalid configuration `{key}`: {reason}")]
+    Config {
+        /// The setting (our field name or the librdkafka property).
+        key: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// The cluster could not be reached (metadata request failed) within the timeout.
+    #[error("cannot reach Kafka at {brokers} within {timeout:?}: {source}")]
+    Unreachable {
+        /// The bootstrap servers that were tried.
+        brokers: String,
+        /// How long we waited.
+        timeout: Duration,
+        /// What librdkafka reported.
+        source: BrokerError,
+    },
+
+    /// The topic does not exist.
+    #[error("topic `{topic}` does not exist")]
+    TopicNotFound {
+        /// Topic name.
+        topic: String,
+    },
+
+    /// A partition named by the caller does not exist in the topic.
+    #[error("topic `{topic}` has no partition {partition}")]
+    UnknownPartition {
+        /// Topic name.
+        topic: String,
+        /// The partition that was asked for.
+        partition: i32,
+    },
+
+    /// An admin operation (create topic, ...) failed.
+    #[error("{operation} `{topic}` failed: {source}")]
+    Admin {
+        /// What was attempted, e.g. `"create topic"`.
+        operation: &'static str,
+        /// Topic name.
+        topic: String,
+        /// What the broker or librdkafka reported.
+        source: BrokerError,
+    },
+
+    /// Reading the input file failed.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// An element of the input file is not valid JSON (or the array around it is broken).
+    #[error("malformed JSON element #{element_index} at byte {byte_offset}: {reason}")]
+    Malformed {
+        /// Zero-based index of the element in the file (array element or NDJSON value).
+        element_index: u64,
+        /// Byte offset in the file where the element starts (or where the structure broke).
+        byte_offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A message could not be enqueued or was not delivered.
+    #[error("delivery of element #{element_index} to `{topic}` failed ({failed} failed in total): {source}")]
+    Delivery {
+        /// Topic name.
+        topic: String,
+        /// Zero-based index of the (first) failed element in the input.
+        element_index: u64,
+        /// How many messages failed in total.
+        failed: u64,
+        /// The broker / librdkafka error of the first failure.
+        source: BrokerError,
+    },
+
+    /// Not every message was acknowledged before the flush timeout.
+    #[error("{outstanding} messages to `{topic}` still unacknowledged after {timeout:?}")]
+    FlushTimeout {
+        /// Topic name.
+        topic: String,
+        /// Messages still in flight.
+        outstanding: u64,
+        /// How long we waited.
+        timeout: Duration,
+    },
+
+    /// The requested start offset is below the partition's low watermark: the records in
+    /// `[requested, low_watermark)` were deleted by retention before they were read.
+    #[error(
+        "retention gap in `{topic}` partition {partition}: offsets {requested}..{low_watermark} \
+         no longer exist (requested {requested}, earliest available {low_watermark})"
+    )]
+    RetentionGap {
+        /// Topic name.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// The offset the caller asked to start from.
+        requested: i64,
+        /// The partition's low watermark (first offset still available).
+        low_watermark: i64,
+    },
+
+    /// The requested start offset is beyond the partition's high watermark.
+    #[error(
+        "start offset {requested} of `{topic}` partition {partition} is beyond its end ({high_watermark})"
+    )]
+    OffsetOutOfRange {
+        /// Topic name.
+        topic: String,
+        /// Partition.
+        partition: i32,
+        /// The offset the caller asked to start from.
+        requested: i64,
+        /// The partition's high watermark.
+        high_watermark: i64,
+    },
+
+    /// Consuming failed.
+    #[error("consuming `{topic}` partition {partition:?} failed: {source}")]
+    Consume {
+        /// Topic name.
+        topic: String,
+        /// Partition, when the error is about one.
+        partition: Option<i32>,
+        /// What librdkafka reported.
+        source: BrokerError,
+    },
+
+    /// A bounded read made no progress for too long (broker down, partition without leader).
+    #[error(
+        "no progress on `{topic}` partition {partition} for {waited:?}: at offset {position}, \
+         reading up to {end_offset}"
+    )]
+    Stalled {
+        /// Topic name.
+        topic: String,
+        /// The first partition that has not reached its end.
+        partition: i32,
+        /// The next offset we expected.
+        position: i64,
+        /// The snapshot end (exclusive).
+        end_offset: i64,
+        /// How long nothing arrived.
+        waited: Duration,
+    },
+
+    /// Committing offsets to the consumer group failed.
+    #[error("commit to group `{group}` failed: {source}")]
+    Commit {
+        /// Consumer group id.
+        group: String,
+        /// What librdkafka reported.
+        source: BrokerError,
+    },
+
+    /// The caller's rebalance handler failed; the partitions were paused and are not consumed.
+    #[error("rebalance handler failed for `{topic}` partitions {partitions:?}: {reason}")]
+    Rebalance {
+        /// Topic name.
+        topic: String,
+        /// The partitions being assigned.
+        partitions: Vec<i32>,
+        /// The handler's reason.
+        reason: String,
+    },
+
+    /// Any other librdkafka failure, with what we were doing.
+    #[error("{operation} failed: {source}")]
+    Client {
+        /// What was attempted.
+        operation: &'static str,
+        /// What librdkafka reported.
+        source: BrokerError,
+    },
+}
+
+impl Error {
+    pub(crate) fn client(operation: &'static str, err: impl Into<BrokerError>) -> Self {
+        Error::Client {
+            operation,
+            source: err.into(),
+        }
+    }
+
+    pub(crate) fn config(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_message_names_the_range() {
+        let e = Error::RetentionGap {
+            topic: "t".into(),
+            partition: 3,
+            requested: 10,
+            low_watermark: 42,
+        };
+        let s = e.to_string();
+        assert!(s.contains("`t` partition 3"), "{s}");
+        assert!(s.contains("10..42"), "{s}");
+    }
+
+    #[test]
+    fn broker_error_from_kafka_error_keeps_code() {
+        let k = KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge);
+        let b = BrokerError::from(&k);
+        assert_eq!(b.code, Some(10));
+        assert!(b.to_string().contains("code 10"));
+    }
+}

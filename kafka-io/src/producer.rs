@@ -1,0 +1,517 @@
+//! Publishing event files: one message per JSON element, keyed, idempotent, with every
+//! delivery report accounted for.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::client::{forward_error, forward_log};
+use crate::config::{KafkaConfig, PublishOptions, producer_client_config};
+use crate::error::{BrokerError, Error, Result};
+use crate::json::{InputFormat, JsonElements, extract_key};
+
+/// How many malformed elements a report lists (all are counted).
+pub const MAX_LISTED_MALFORMED: usize = 100;
+
+const READ_BUFFER: usize = 1 << 20;
+const PROGRESS_EVERY: u64 = 1024;
+
+/// An element that was skipped because it is not valid JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformedElement {
+    /// Zero-based index of the element in the input.
+    pub element_index: u64,
+    /// Byte offset of the element (or of the structural error) in the input.
+    pub byte_offset: u64,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// What a publish call did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishReport {
+    /// Topic written to.
+    pub topic: String,
+    /// Input format (`None` for [`Publisher::publish_records`]).
+    pub format: Option<InputFormat>,
+    /// Elements read from the input, malformed ones included.
+    pub elements: u64,
+    /// Messages acknowledged by the brokers.
+    pub delivered: u64,
+    /// Payload bytes acknowledged.
+    pub delivered_bytes: u64,
+    /// Messages sent with a null key (key field missing or `null`).
+    pub null_keys: u64,
+    /// Malformed elements skipped (only with [`PublishOptions::skip_malformed`]).
+    pub skipped: u64,
+    /// The first [`MAX_LISTED_MALFORMED`] skipped elements.
+    pub malformed: Vec<MalformedElement>,
+    /// Delivered messages per partition.
+    pub partitions: BTreeMap<i32, u64>,
+    /// Bytes of input read.
+    pub input_bytes: u64,
+    /// Wall time of the call.
+    pub elapsed: Duration,
+}
+
+/// Which pass a publish call is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishPhase {
+    /// Checking the whole input before sending anything.
+    Validating,
+    /// Sending messages.
+    Sending,
+    /// Waiting for the last delivery reports.
+    Flushing,
+}
+
+/// Progress of a publish call, reported every 1,024 elements and at phase changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishProgress {
+    /// Current pass.
+    pub phase: PublishPhase,
+    /// Elements processed in this pass.
+    pub elements: u64,
+    /// Input bytes consumed in this pass.
+    pub bytes_read: u64,
+    /// Input size in bytes (0 if unknown).
+    pub bytes_total: u64,
+    /// Messages acknowledged so far.
+    pub delivered: u64,
+}
+
+#[derive(Debug, Default)]
+struct DeliveryState {
+    delivered: u64,
+    bytes: u64,
+    partitions: BTreeMap<i32, u64>,
+    failed: u64,
+    first_failure: Option<(u64, BrokerError)>,
+}
+
+#[derive(Debug, Default)]
+struct DeliveryContext {
+    state: Mutex<DeliveryState>,
+}
+
+impl DeliveryContext {
+    fn lock(&self) -> MutexGuard<'_, DeliveryState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ClientContext for DeliveryContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        forward_log(level, fac, message);
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        forward_error(&error, reason);
+    }
+}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, element_index: usize) {
+        let mut s = self.lock();
+        match result {
+            Ok(m) => {
+                s.delivered += 1;
+                s.bytes += m.payload_len() as u64;
+                *s.partitions.entry(m.partition()).or_default() += 1;
+            }
+            Err((e, _)) => {
+                s.failed += 1;
+                if s.first_failure.is_none() {
+                    tracing::error!(element_index, error = %e, "delivery failed");
+                    s.first_failure = Some((element_index as u64, BrokerError::from(e)));
+                }
+            }
+        }
+    }
+}
+
+/// Publishes JSON event files (or raw records) to one topic.
+///
+/// The producer is idempotent (`acks=all`, no duplicates or reordering on retries),
+/// batches with [`PublishOptions::linger`] / [`PublishOptions::batch_bytes`] and compresses
+/// with [`PublishOptions::compression`]. Each call waits for every delivery report.
+pub struct Publisher {
+    producer: BaseProducer<DeliveryContext>,
+    topic: String,
+    options: PublishOptions,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topic", &self.topic)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Sent {
+    sent: u64,
+    null_keys: u64,
+}
+
+impl Publisher {
+    /// Creates a producer for `topic`. Does not contact the cluster yet.
+    pub fn new(config: &KafkaConfig, topic: &str, options: PublishOptions) -> Result<Self> {
+        config.validate()?;
+        options.validate()?;
+        if topic.is_empty() {
+            return Err(Error::config("topic", "must not be empty"));
+        }
+        let producer = producer_client_config(config, &options)
+            .create_with_context(DeliveryContext::default())
+            .map_err(|e| Error::config("producer", BrokerError::from(e).to_string()))?;
+        Ok(Publisher {
+            producer,
+            topic: topic.to_owned(),
+            options,
+        })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &PublishOptions {
+        &self.options
+    }
+
+    /// Publishes a JSON array file or an NDJSON file (detected from the first
+    /// non-whitespace byte), one message per element. See [`Publisher::publish_file_with`].
+    pub fn publish_file(&mut self, path: &Path) -> Result<PublishReport> {
+        self.publish_file_with(path, |_| {})
+    }
+
+    /// Publishes a file, calling `progress` as it goes.
+    ///
+    /// The value of each message is the element compacted as `jq -c` prints it (see
+    /// [`crate::json`]); the key is [`PublishOptions::key_field`].
+    ///
+    /// # Errors
+    /// - [`Error::Malformed`] (element index, byte offset): with
+    ///   [`PublishOptions::validate_first`] (the default) nothing was published.
+    /// - [`Error::Delivery`]: names the first failed element and the broker error;
+    ///   sending stops at the first failure, messages already sent may have been delivered.
+    /// - [`Error::FlushTimeout`], [`Error::Io`].
+    pub fn publish_file_with(
+        &mut self,
+        path: &Path,
+        mut progress: impl FnMut(&PublishProgress),
+    ) -> Result<PublishReport> {
+        let started = Instant::now();
+        let io_err = |source| Error::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let total = std::fs::metadata(path).map_err(io_err)?.len();
+        let format = InputFormat::detect_file(path).map_err(io_err)?;
+        let open = || -> Result<JsonElements<BufReader<File>>> {
+            let f = File::open(path).map_err(io_err)?;
+            Ok(JsonElements::new(BufReader::with_capacity(READ_BUFFER, f), format))
+        };
+        if self.options.validate_first {
+            self.validate(open()?, total, &mut progress)?;
+        }
+        self.reset();
+        let mut report = PublishReport {
+            topic: self.topic.clone(),
+            format: Some(format),
+            ..PublishReport::default()
+        };
+        let mut elements = open()?;
+        let sent = self.send_elements(&mut elements, total, &mut report, &mut progress);
+        report.elements = elements.elements_seen();
+        report.input_bytes = elements.position();
+        self.finish(sent, report, started, total, &mut progress)
+    }
+
+    fn validate(
+        &self,
+        mut elements: JsonElements<BufReader<File>>,
+        total: u64,
+        progress: &mut impl FnMut(&PublishProgress),
+    ) -> Result<()> {
+        let skip = self.options.skip_malformed;
+        let recoverable = elements.format() == InputFormat::Ndjson;
+        let mut n = 0u64;
+        loop {
+            match elements.next_element() {
+                Ok(Some(e)) => {
+                    if let Err(reason) = extract_key(e.bytes, None) {
+                        if !skip {
+                            return Err(Error::Malformed {
+                                element_index: e.index,
+                                byte_offset: e.byte_offset,
+                                reason,
+                            });
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e @ Error::Malformed { .. }) if skip && recoverable => {
+                    tracing::debug!(error = %e, "malformed line will be skipped");
+                }
+                Err(e) => return Err(e),
+            }
+            n += 1;
+            if n % PROGRESS_EVERY == 0 {
+                progress(&PublishProgress {
+                    phase: PublishPhase::Validating,
+                    elements: n,
+                    bytes_read: elements.position(),
+                    bytes_total: total,
+                    delivered: 0,
+                });
+            }
+        }
+        progress(&PublishProgress {
+            phase: PublishPhase::Validating,
+            elements: n,
+            bytes_read: elements.position(),
+            bytes_total: total,
+            delivered: 0,
+        });
+        tracing::debug!(elements = n, "input validated");
+        Ok(())
+    }
+
+    fn send_elements(
+        &mut self,
+        elements: &mut JsonElements<BufReader<File>>,
+        total: u64,
+        report: &mut PublishReport,
+        progress: &mut impl FnMut(&PublishProgress),
+    ) -> Result<Sent> {
+        let skip = self.options.skip_malformed;
+        let recoverable = elements.format() == InputFormat::Ndjson;
+        let mut sent = Sent {
+            sent: 0,
+            null_keys: 0,
+        };
+        let mut n = 0u64;
+        loop {
+            let element = match elements.next_element() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(Error::Malformed {
+                    element_index,
+                    byte_offset,
+                    reason,
+                }) if skip && recoverable => {
+                    note_malformed(report, element_index, byte_offset, reason);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let key = match extract_key(element.bytes, self.options.key_field.as_deref()) {
+                Ok(k) => k,
+                Err(reason) if skip => {
+                    note_malformed(report, element.index, element.byte_offset, reason);
+                    continue;
+                }
+                Err(reason) => {
+                    return Err(Error::Malformed {
+                        element_index: element.index,
+                        byte_offset: element.byte_offset,
+                        reason,
+                    });
+                }
+            };
+            if key.is_none() {
+                sent.null_keys += 1;
+            }
+            send_one(
+                &self.producer,
+                &self.topic,
+                element.index,
+                key.as_deref(),
+                element.bytes,
+            )?;
+            sent.sent += 1;
+            n += 1;
+            if n % PROGRESS_EVERY == 0 {
+                self.producer.poll(Duration::ZERO);
+                self.check_failures()?;
+                progress(&PublishProgress {
+                    phase: PublishPhase::Sending,
+                    elements: n,
+                    bytes_read: elements.position(),
+                    bytes_total: total,
+                    delivered: self.producer.context().lock().delivered,
+                });
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Publishes raw records `(key, value)`; the element index in errors is the position in
+    /// the iterator. Values are sent as given (no JSON processing).
+    pub fn publish_records<'r, I>(&mut self, records: I) -> Result<PublishReport>
+    where
+        I: IntoIterator<Item = (Option<&'r [u8]>, &'r [u8])>,
+    {
+        let started = Instant::now();
+        self.reset();
+        let mut report = PublishReport {
+            topic: self.topic.clone(),
+            ..PublishReport::default()
+        };
+        let mut sent = Sent {
+            sent: 0,
+            null_keys: 0,
+        };
+        let result = (|| {
+            for (i, (key, value)) in records.into_iter().enumerate() {
+                if key.is_none() {
+                    sent.null_keys += 1;
+                }
+                send_one(&self.producer, &self.topic, i as u64, key, value)?;
+                sent.sent += 1;
+                report.input_bytes += value.len() as u64;
+                if sent.sent % PROGRESS_EVERY == 0 {
+                    self.producer.poll(Duration::ZERO);
+                    self.check_failures()?;
+                }
+            }
+            Ok(())
+        })();
+        report.elements = sent.sent;
+        let sent = result.map(|()| sent);
+        self.finish(sent, report, started, 0, &mut |_| {})
+    }
+
+    fn reset(&self) {
+        *self.producer.context().lock() = DeliveryState::default();
+    }
+
+    fn check_failures(&self) -> Result<()> {
+        let s = self.producer.context().lock();
+        if let Some((element_index, source)) = &s.first_failure {
+            return Err(Error::Delivery {
+                topic: self.topic.clone(),
+                element_index: *element_index,
+                failed: s.failed,
+                source: source.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits for every outstanding delivery report, then builds the report or the error.
+    fn finish(
+        &self,
+        sent: Result<Sent>,
+        mut report: PublishReport,
+        started: Instant,
+        total: u64,
+        progress: &mut impl FnMut(&PublishProgress),
+    ) -> Result<PublishReport> {
+        progress(&PublishProgress {
+            phase: PublishPhase::Flushing,
+            elements: report.elements,
+            bytes_read: report.input_bytes,
+            bytes_total: total,
+            delivered: self.producer.context().lock().delivered,
+        });
+        // Even on error, wait for what was sent so the reports are accounted for.
+        let timeout = self.options.message_timeout + Duration::from_secs(5);
+        let flushed = self.producer.flush(timeout);
+        let sent = sent?;
+        self.check_failures()?;
+        if flushed.is_err() {
+            return Err(Error::FlushTimeout {
+                topic: self.topic.clone(),
+                outstanding: self.producer.in_flight_count().max(0) as u64,
+                timeout,
+            });
+        }
+        let s = self.producer.context().lock();
+        debug_assert_eq!(s.delivered, sent.sent, "every delivery report accounted for");
+        if s.delivered != sent.sent {
+            return Err(Error::FlushTimeout {
+                topic: self.topic.clone(),
+                outstanding: sent.sent.saturating_sub(s.delivered),
+                timeout,
+            });
+        }
+        report.delivered = s.delivered;
+        report.delivered_bytes = s.bytes;
+        report.partitions = s.partitions.clone();
+        report.null_keys = sent.null_keys;
+        report.elapsed = started.elapsed();
+        progress(&PublishProgress {
+            phase: PublishPhase::Flushing,
+            elements: report.elements,
+            bytes_read: report.input_bytes,
+            bytes_total: total,
+            delivered: report.delivered,
+        });
+        tracing::info!(
+            topic = %self.topic,
+            delivered = report.delivered,
+            bytes = report.delivered_bytes,
+            skipped = report.skipped,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "published"
+        );
+        Ok(report)
+    }
+}
+
+fn note_malformed(report: &mut PublishReport, element_index: u64, byte_offset: u64, reason: String) {
+    tracing::warn!(element_index, byte_offset, %reason, "skipping malformed element");
+    report.skipped += 1;
+    if report.malformed.len() < MAX_LISTED_MALFORMED {
+        report.malformed.push(MalformedElement {
+            element_index,
+            byte_offset,
+            reason,
+        });
+    }
+}
+
+/// Enqueues one message, waiting (serving delivery reports) while the local queue is full.
+fn send_one(
+    producer: &BaseProducer<DeliveryContext>,
+    topic: &str,
+    element_index: u64,
+    key: Option<&[u8]>,
+    value: &[u8],
+) -> Result<()> {
+    let mut record: BaseRecord<'_, [u8], [u8], usize> =
+        BaseRecord::with_opaque_to(topic, element_index as usize).payload(value);
+    if let Some(k) = key {
+        record = record.key(k);
+    }
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                producer.poll(Duration::from_millis(5));
+            }
+            Err((e, _)) => {
+                return Err(Error::Delivery {
+                    topic: topic.to_owned(),
+                    element_index,
+                    failed: 1,
+                    source: e.into(),
+                });
+            }
+        }
+    }
+}
