@@ -1,0 +1,399 @@
+//! The landing loop shared by `land` and `pipeline`: messages → [`Flattener`] (one thread) →
+//! [`hdfs_sink`] ranges (the async side), so flattening and Parquet encoding use both cores.
+//!
+//! Sources produce [`Chunk`]s: the flattened tables of a run of messages of *one* partition.
+//! [`Sink`] writes each chunk into the open range of its partition, commits a range when the
+//! warehouse's rotation policy says so, and commits everything at [`Sink::finish`].
+
+use anyhow::{Context as _, Result, bail};
+use assessment_flatten::{FlattenConfig, Flattened, Flattener, Message};
+use assessment_schema::tables::{self, Table};
+use hdfs_sink::{CommitInfo, RangeWriter, Warehouse};
+use kafka_io::json::{InputFormat, JsonElements};
+use std::collections::BTreeMap;
+use std::io::{BufReader, IsTerminal as _};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The flattened tables of consecutive messages of one partition.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Topic.
+    pub topic: String,
+    /// Partition.
+    pub partition: i32,
+    /// First offset in the chunk.
+    pub first_offset: i64,
+    /// Last offset in the chunk (inclusive).
+    pub last_offset: i64,
+    /// The tables.
+    pub tables: Flattened,
+}
+
+/// The `(name, schema)` list of every table, as `hdfs-sink` takes it.
+pub fn table_schemas() -> Vec<(&'static str, arrow_schema::SchemaRef)> {
+    Table::ALL
+        .iter()
+        .map(|t| (t.name(), tables::schema(*t)))
+        .collect()
+}
+
+/// Running totals, printed as progress and as the final summary.
+#[derive(Debug, Default, Clone)]
+pub struct Totals {
+    /// Messages landed.
+    pub messages: u64,
+    /// Of which valid events.
+    pub accepted: u64,
+    /// Of which rejects.
+    pub rejected: u64,
+    /// Bytes of message values.
+    pub input_bytes: u64,
+    /// Unknown fields seen (kept in `raw`).
+    pub unknown_fields: u64,
+    /// Rows per table committed.
+    pub rows: BTreeMap<&'static str, u64>,
+    /// Ranges committed.
+    pub ranges: u64,
+    /// Parquet files written.
+    pub files: u64,
+    /// Bytes of Parquet written.
+    pub parquet_bytes: u64,
+    /// Per (topic, partition): first and last committed offsets.
+    pub offsets: BTreeMap<(String, i32), (i64, i64)>,
+}
+
+impl Totals {
+    fn add_commit(&mut self, info: &CommitInfo) {
+        self.ranges += 1;
+        self.parquet_bytes += info.bytes;
+        for t in &info.tables {
+            if let Some(table) = Table::from_name(&t.table) {
+                *self.rows.entry(table.name()).or_default() += t.rows;
+            }
+            self.files += t.files.len() as u64;
+        }
+        let tp = &info.topic_partition;
+        let e = self
+            .offsets
+            .entry((tp.topic.clone(), tp.partition))
+            .or_insert((info.range.start, info.range.end));
+        e.0 = e.0.min(info.range.start);
+        e.1 = e.1.max(info.range.end);
+    }
+
+    /// A multi-line human summary.
+    pub fn summary(&self, elapsed: Duration) -> String {
+        use std::fmt::Write as _;
+        let secs = elapsed.as_secs_f64().max(1e-9);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "landed {} messages ({} events, {} rejects) in {:.2}s: {:.0} events/s, {:.1} MB/s of JSON",
+            self.messages,
+            self.accepted,
+            self.rejected,
+            secs,
+            self.messages as f64 / secs,
+            self.input_bytes as f64 / secs / 1e6
+        );
+        let _ = writeln!(
+            s,
+            "  {} ranges committed, {} Parquet files, {:.1} MB; {} unknown fields kept in raw",
+            self.ranges,
+            self.files,
+            self.parquet_bytes as f64 / 1e6,
+            self.unknown_fields
+        );
+        for (table, rows) in &self.rows {
+            let _ = writeln!(s, "  {table:<12} {rows:>10} rows");
+        }
+        for ((topic, p), (first, last)) in &self.offsets {
+            let _ = writeln!(s, "  {topic}[{p}] offsets {first}..={last}");
+        }
+        s
+    }
+}
+
+/// Writes chunks into ranges of the warehouse.
+#[derive(Debug)]
+pub struct Sink {
+    warehouse: Warehouse,
+    open: BTreeMap<(String, i32), (RangeWriter, i64)>,
+    /// What has been committed so far.
+    pub totals: Totals,
+    started: Instant,
+    last_progress: Instant,
+    tty: bool,
+}
+
+impl Sink {
+    /// A sink over an opened (and recovered) warehouse.
+    pub fn new(warehouse: Warehouse) -> Self {
+        Self {
+            warehouse,
+            open: BTreeMap::new(),
+            totals: Totals::default(),
+            started: Instant::now(),
+            last_progress: Instant::now(),
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+
+    /// Writes one chunk; commits the partition's range if rotation is due.
+    pub async fn write(&mut self, chunk: Chunk) -> Result<()> {
+        let key = (chunk.topic.clone(), chunk.partition);
+        if !self.open.contains_key(&key) {
+            let w = self
+                .warehouse
+                .begin_range(
+                    &chunk.topic,
+                    chunk.partition,
+                    chunk.first_offset,
+                    &table_schemas(),
+                )
+                .with_context(|| {
+                    format!("opening a range of {}[{}]", chunk.topic, chunk.partition)
+                })?;
+            self.open.insert(key.clone(), (w, chunk.first_offset - 1));
+        }
+        let Some((writer, last)) = self.open.get_mut(&key) else {
+            bail!("range of {}[{}] vanished", chunk.topic, chunk.partition);
+        };
+        if chunk.first_offset <= *last {
+            bail!(
+                "offsets of {}[{}] went backwards: chunk starts at {} after {}",
+                chunk.topic,
+                chunk.partition,
+                chunk.first_offset,
+                last
+            );
+        }
+        for (table, batch) in chunk.tables.iter() {
+            if batch.num_rows() > 0 {
+                writer.write(table.name(), batch).await.with_context(|| {
+                    format!("writing {table} of {}[{}]", chunk.topic, chunk.partition)
+                })?;
+            }
+        }
+        *last = chunk.last_offset;
+        let s = &chunk.tables.stats;
+        self.totals.messages += s.messages as u64;
+        self.totals.accepted += s.accepted as u64;
+        self.totals.rejected += s.rejected as u64;
+        self.totals.input_bytes += s.input_bytes as u64;
+        self.totals.unknown_fields += s.unknown_fields;
+        if self.warehouse.rotation().should_rotate(writer) {
+            self.commit(&key).await?;
+        }
+        self.progress();
+        Ok(())
+    }
+
+    /// Commits the open range of `(topic, partition)`, if any.
+    pub async fn commit(&mut self, key: &(String, i32)) -> Result<Option<CommitInfo>> {
+        let Some((writer, last)) = self.open.remove(key) else {
+            return Ok(None);
+        };
+        let info = writer
+            .commit(last)
+            .await
+            .with_context(|| format!("committing {}[{}] up to offset {last}", key.0, key.1))?;
+        tracing::info!(
+            topic = %key.0, partition = key.1, start = info.range.start, end = info.range.end,
+            bytes = info.bytes, "range committed"
+        );
+        self.totals.add_commit(&info);
+        Ok(Some(info))
+    }
+
+    /// Commits every open range whose rotation is due (call from a timer: time-based
+    /// rotation must happen even when no message arrives).
+    pub async fn commit_due(&mut self) -> Result<()> {
+        let due: Vec<_> = self
+            .open
+            .iter()
+            .filter(|(_, (w, _))| self.warehouse.rotation().should_rotate(w))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            self.commit(&k).await?;
+        }
+        Ok(())
+    }
+
+    /// Commits all open ranges and returns the totals.
+    pub async fn finish(mut self) -> Result<Totals> {
+        let keys: Vec<_> = self.open.keys().cloned().collect();
+        for k in keys {
+            self.commit(&k).await?;
+        }
+        if self.tty {
+            eprintln!();
+        }
+        Ok(self.totals)
+    }
+
+    /// Abandons every open range (its temp files are deleted; nothing is committed).
+    pub async fn abort(mut self) -> Result<()> {
+        for (_, (w, _)) in std::mem::take(&mut self.open) {
+            w.abort().await?;
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self) {
+        if self.last_progress.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        self.last_progress = Instant::now();
+        let secs = self.started.elapsed().as_secs_f64();
+        let t = &self.totals;
+        let line = format!(
+            "{} messages ({} rejects), {:.0} events/s, {:.1} MB/s, {} ranges committed",
+            t.messages,
+            t.rejected,
+            t.messages as f64 / secs,
+            t.input_bytes as f64 / secs / 1e6,
+            t.ranges
+        );
+        if self.tty {
+            eprint!("\r{line}   ");
+        } else {
+            tracing::info!("{line}");
+        }
+    }
+}
+
+/// A topic name for a file source: the file's name with characters outside
+/// `[A-Za-z0-9._-]` replaced by `_` (Kafka's topic alphabet).
+pub fn topic_for_file(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map_or_else(|| "input".into(), |n| n.to_string_lossy().into_owned());
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Options of [`land_file`].
+#[derive(Debug, Clone)]
+pub struct FileLandOptions {
+    /// Messages per chunk handed from the flattening thread to the writer. Default 16,384.
+    pub chunk_messages: usize,
+    /// Flattener settings.
+    pub flatten: FlattenConfig,
+}
+
+impl Default for FileLandOptions {
+    fn default() -> Self {
+        Self {
+            chunk_messages: 16_384,
+            flatten: FlattenConfig::default(),
+        }
+    }
+}
+
+/// Lands an event file (JSON array or NDJSON, detected from its first byte) into the
+/// warehouse: topic = the file's name ([`topic_for_file`]), partition 0, offset = the event's
+/// index. Resumes after the last committed offset, so running it twice lands nothing twice.
+pub async fn land_file(
+    path: &Path,
+    warehouse: Warehouse,
+    opts: &FileLandOptions,
+) -> Result<Totals> {
+    let topic = topic_for_file(path);
+    let recovered = warehouse
+        .recover()
+        .await
+        .context("recovering the warehouse")?;
+    let resume = recovered.next_offset(&topic, 0).unwrap_or(0);
+    if resume > 0 {
+        tracing::info!(%topic, resume, "resuming after the committed offsets");
+    }
+    let format =
+        InputFormat::detect_file(path).with_context(|| format!("reading {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let (tx, mut rx) = mpsc::channel::<Result<Chunk>>(4);
+    let opts = opts.clone();
+    let reader_topic = topic.clone();
+    let reader = std::thread::spawn(move || {
+        let send = |c: Result<Chunk>| tx.blocking_send(c).is_ok();
+        let mut elements = JsonElements::new(BufReader::with_capacity(1 << 20, file), format);
+        let mut flattener = Flattener::new(opts.flatten);
+        let mut first = None;
+        let mut last = 0;
+        loop {
+            let element = match elements.next_element() {
+                Ok(Some(e)) => e,
+                Ok(None) => break,
+                Err(e) => {
+                    send(Err(
+                        anyhow::Error::new(e).context("splitting the input file")
+                    ));
+                    return;
+                }
+            };
+            let offset = i64::try_from(element.index).unwrap_or(i64::MAX);
+            if offset < resume {
+                continue;
+            }
+            let msg = Message::new(&reader_topic, 0, offset, element.bytes);
+            if let Err(e) = flattener.push(&msg) {
+                send(Err(e.into()));
+                return;
+            }
+            first.get_or_insert(offset);
+            last = offset;
+            if flattener.len() >= opts.chunk_messages {
+                let chunk = flattener.flush().map(|tables| Chunk {
+                    topic: reader_topic.clone(),
+                    partition: 0,
+                    first_offset: first.take().unwrap_or(offset),
+                    last_offset: last,
+                    tables,
+                });
+                if !send(chunk.map_err(Into::into)) {
+                    return;
+                }
+            }
+        }
+        if let Some(first) = first {
+            let chunk = flattener.flush().map(|tables| Chunk {
+                topic: reader_topic.clone(),
+                partition: 0,
+                first_offset: first,
+                last_offset: last,
+                tables,
+            });
+            send(chunk.map_err(Into::into));
+        }
+    });
+    let mut sink = Sink::new(warehouse);
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Ok(chunk) => sink.write(chunk).await?,
+            Err(e) => {
+                // Keep what is complete: abandon the open range (nothing partial is committed).
+                sink.abort().await.ok();
+                return Err(e);
+            }
+        }
+    }
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the flattening thread panicked"))?;
+    sink.finish().await
+}

@@ -1,0 +1,164 @@
+//! `land --input` end to end on a local warehouse: the data scientists' answers, exactly-once
+//! re-runs, and bad lines landing as rejects.
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use examples::generator::{Format, Generator, ORIGINAL_COUNT};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+fn land(input: &Path, warehouse: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_land"))
+        .arg("--input")
+        .arg(input)
+        .arg("--warehouse")
+        .arg(warehouse)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run land");
+    assert!(
+        out.status.success(),
+        "land failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn read_table(warehouse: &Path, table: &str) -> Vec<RecordBatch> {
+    let mut batches = Vec::new();
+    let dir = warehouse.join(table);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return batches;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        batches.extend(reader.map(Result::unwrap));
+    }
+    batches
+}
+
+fn rows(warehouse: &Path, table: &str) -> usize {
+    read_table(warehouse, table).iter().map(RecordBatch::num_rows).sum()
+}
+
+#[test]
+fn the_default_dataset_answers_the_questions() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("assessment-attempts.json");
+    let mut f = std::fs::File::create(&input).unwrap();
+    Generator::new(42, ORIGINAL_COUNT)
+        .write_all(&mut f, Format::JsonArray)
+        .unwrap();
+    let wh = dir.path().join("warehouse");
+    let summary = land(&input, &wh);
+    assert!(summary.contains("landed 3280 messages"), "{summary}");
+
+    // How many assessments? How many took Learning Git? Least and most common exam?
+    let mut by_exam: HashMap<String, usize> = HashMap::new();
+    let mut total = 0;
+    for b in read_table(&wh, "assessments") {
+        total += b.num_rows();
+        let names = b.column_by_name("exam_name").unwrap().as_string::<i32>();
+        for n in names.iter() {
+            *by_exam.entry(n.unwrap().to_owned()).or_default() += 1;
+        }
+    }
+    assert_eq!(total, 3280);
+    assert_eq!(by_exam["Learning Git"], 394);
+    let max = by_exam.iter().max_by_key(|(_, n)| **n).unwrap();
+    assert_eq!(max.0, "Learning Git");
+    let min = *by_exam.values().min().unwrap();
+    assert_eq!(min, 1);
+    assert_eq!(by_exam.values().filter(|n| **n == 1).count(), 4);
+    assert_eq!(by_exam.len(), 103);
+
+    // raw = assessments + rejects; questions/options are there.
+    assert_eq!(rows(&wh, "raw"), 3280);
+    assert_eq!(rows(&wh, "rejects"), 0);
+    assert!(rows(&wh, "questions") > 3280 * 3);
+    assert!(rows(&wh, "options") > rows(&wh, "questions") * 2);
+
+    // Exactly once: landing the same file again lands nothing new.
+    let again = land(&input, &wh);
+    assert!(again.contains("landed 0 messages"), "{again}");
+    assert_eq!(rows(&wh, "assessments"), 3280);
+    assert_eq!(rows(&wh, "raw"), 3280);
+}
+
+#[test]
+fn ndjson_with_bad_lines_lands_them_as_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.ndjson");
+    let mut body = String::new();
+    let events: Vec<String> = Generator::new(3, 10).collect();
+    for (i, e) in events.iter().enumerate() {
+        body.push_str(e);
+        body.push('\n');
+        if i == 4 {
+            body.push_str("{\"keen_id\": 12}\n[1,2]\n");
+        }
+    }
+    std::fs::write(&input, body).unwrap();
+    let wh = dir.path().join("wh");
+    land(&input, &wh);
+    assert_eq!(rows(&wh, "raw"), 12);
+    assert_eq!(rows(&wh, "assessments"), 10);
+    let rejects = read_table(&wh, "rejects");
+    let kinds: Vec<String> = rejects
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("error_kind")
+                .unwrap()
+                .as_string::<i32>()
+                .iter()
+                .map(|s| s.unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(kinds, ["wrong_type", "not_an_object"]);
+    let offsets: Vec<i64> = rejects
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("_offset")
+                .unwrap()
+                .as_primitive::<arrow_array::types::Int64Type>()
+                .values()
+                .to_vec()
+        })
+        .collect();
+    assert_eq!(offsets, [5, 6]);
+}
+
+#[test]
+fn a_structurally_broken_array_stops_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("broken.json");
+    let e: String = Generator::new(5, 1).next().unwrap();
+    std::fs::write(&input, format!("[{e},{e} x]")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_land"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--warehouse")
+        .arg(dir.path().join("wh"))
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("splitting the input file"), "{err}");
+    assert!(err.contains("byte"), "error names the byte offset: {err}");
+    // Nothing was committed.
+    assert!(
+        std::fs::read_dir(dir.path().join("wh/_commits"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            == 0
+    );
+}
