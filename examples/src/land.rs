@@ -329,6 +329,7 @@ pub async fn land_file(
     let (tx, mut rx) = mpsc::channel::<Result<Chunk>>(4);
     let opts = opts.clone();
     let reader_topic = topic.clone();
+    let path_display = path.display().to_string();
     let reader = std::thread::spawn(move || {
         let send = |c: Result<Chunk>| tx.blocking_send(c).is_ok();
         let mut elements = JsonElements::new(BufReader::with_capacity(1 << 20, file), format);
@@ -341,7 +342,7 @@ pub async fn land_file(
                 Ok(None) => break,
                 Err(e) => {
                     send(Err(
-                        anyhow::Error::new(e).context("splitting the input file")
+                        anyhow::Error::new(e).context(format!("splitting the input file {path_display}"))
                     ));
                     return;
                 }

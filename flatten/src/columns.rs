@@ -13,35 +13,70 @@ use arrow_array::{ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, StringArr
 use arrow_buffer::{BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use std::sync::Arc;
 
-/// Validity of one column: a byte per row (cheap to push and truncate) and a null count.
+/// Validity of one column. Materialized lazily: a column that never sees a null (most of
+/// them) costs one counter increment per row and gets no null buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Validity {
+    len: usize,
+    /// One byte per row, only once the first null arrived.
     valid: Vec<bool>,
+    materialized: bool,
     nulls: usize,
 }
 
 impl Validity {
     #[inline]
-    fn push(&mut self, valid: bool) {
+    pub(crate) fn push(&mut self, valid: bool) {
+        if !self.materialized {
+            if valid {
+                self.len += 1;
+                return;
+            }
+            self.materialize();
+        }
         self.valid.push(valid);
+        self.len += 1;
         self.nulls += usize::from(!valid);
     }
 
+    #[cold]
+    fn materialize(&mut self) {
+        self.valid.clear();
+        self.valid.resize(self.len, true);
+        self.materialized = true;
+    }
+
     fn truncate(&mut self, len: usize) {
-        if len < self.valid.len() {
-            self.nulls -= self.valid[len..].iter().filter(|v| !**v).count();
-            self.valid.truncate(len);
+        if len < self.len {
+            if self.materialized {
+                self.nulls -= self.valid[len..].iter().filter(|v| !**v).count();
+                self.valid.truncate(len);
+            }
+            self.len = len;
         }
     }
 
     fn finish(&mut self) -> Option<NullBuffer> {
-        let out = (self.nulls > 0).then(|| {
-            NullBuffer::new(BooleanBuffer::from_iter(self.valid.iter().copied()))
-        });
+        let out = (self.nulls > 0).then(|| NullBuffer::new(pack_bits(&self.valid)));
         self.valid.clear();
+        self.materialized = false;
+        self.len = 0;
         self.nulls = 0;
         out
     }
+}
+
+/// Packs bools into an Arrow bitmap, 64 at a time.
+fn pack_bits(bools: &[bool]) -> BooleanBuffer {
+    let mut words: Vec<u64> = Vec::with_capacity(bools.len().div_ceil(64));
+    for chunk in bools.chunks(64) {
+        let mut w = 0u64;
+        for (i, &b) in chunk.iter().enumerate() {
+            w |= u64::from(b) << i;
+        }
+        words.push(w);
+    }
+    BooleanBuffer::new(Buffer::from_vec(words), 0, bools.len())
 }
 
 /// Moves a vector's contents out, leaving an empty vector with the same capacity behind.
@@ -96,6 +131,13 @@ impl StrCol {
 
     pub(crate) fn data_len(&self) -> usize {
         self.data.len()
+    }
+
+    /// The row holding exactly `s`, if any (a linear scan: for small dictionaries).
+    pub(crate) fn position(&self, s: &str) -> Option<usize> {
+        self.offsets
+            .windows(2)
+            .position(|w| &self.data[w[0] as usize..w[1] as usize] == s.as_bytes())
     }
 
     pub(crate) fn truncate(&mut self, len: usize) {
@@ -262,7 +304,7 @@ impl BoolCol {
 
     pub(crate) fn finish(&mut self) -> ArrayRef {
         let nulls = self.validity.finish();
-        let values = BooleanBuffer::from_iter(self.values.iter().copied());
+        let values = pack_bits(&self.values);
         self.values.clear();
         Arc::new(BooleanArray::new(values, nulls))
     }
@@ -318,6 +360,38 @@ impl StructValidity {
 
     pub(crate) fn finish(&mut self) -> Option<NullBuffer> {
         self.0.finish()
+    }
+}
+
+/// A `Dictionary(Int32, Utf8)` column whose values array is supplied at flush (a parent
+/// column, shared zero-copy); rows are keys into it.
+#[derive(Debug, Default)]
+pub(crate) struct DictCol {
+    keys: Vec<i32>,
+    validity: Validity,
+}
+
+impl DictCol {
+    /// A row pointing at `key` of the values; `valid = false` for a null row.
+    #[inline]
+    pub(crate) fn push(&mut self, key: usize, valid: bool) {
+        self.keys.push(offset_i32(key));
+        self.validity.push(valid);
+    }
+
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.keys.truncate(len);
+        self.validity.truncate(len);
+    }
+
+    /// The dictionary array over `values` (which must be longer than every key).
+    pub(crate) fn finish(&mut self, values: ArrayRef) -> Result<ArrayRef, arrow_schema::ArrowError> {
+        let nulls = self.validity.finish();
+        let keys = PrimitiveArray::<Int32Type>::new(
+            ScalarBuffer::from(take_keep_capacity(&mut self.keys)),
+            nulls,
+        );
+        Ok(Arc::new(arrow_array::DictionaryArray::try_new(keys, values)?))
     }
 }
 

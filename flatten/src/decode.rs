@@ -6,7 +6,7 @@
 //! a fixed slot table (key → node index) filled in one scan, which makes key order free and
 //! lets duplicates be detected; values are then decoded in schema order.
 
-use crate::columns::{BoolCol, I32Col, I64Col, ListOffsets, StrCol, StructValidity, TsCol};
+use crate::columns::{BoolCol, DictCol, I32Col, I64Col, ListOffsets, StrCol, StructValidity, TsCol};
 use assessment_schema::coerce::{self, CoerceError};
 use assessment_schema::{Error, JsonPath, PathSegment};
 use simd_json::{Node, StaticNode};
@@ -359,23 +359,24 @@ fn option_key(k: &str) -> Option<usize> {
 
 /// Provenance of one message, copied into every row it produces.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Prov<'a> {
-    pub(crate) topic: &'a str,
+pub(crate) struct Prov {
+    /// Index of the topic in the batch's topic dictionary.
+    pub(crate) topic_key: usize,
     pub(crate) partition: i32,
     pub(crate) offset: i64,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct ProvCols {
-    pub(crate) topic: StrCol,
+    pub(crate) topic: DictCol,
     pub(crate) partition: I32Col,
     pub(crate) offset: I64Col,
 }
 
 impl ProvCols {
     #[inline]
-    pub(crate) fn push(&mut self, p: Prov<'_>) {
-        self.topic.push(p.topic);
+    pub(crate) fn push(&mut self, p: Prov) {
+        self.topic.push(p.topic_key, true);
         self.partition.push(p.partition);
         self.offset.push(p.offset);
     }
@@ -391,9 +392,11 @@ impl ProvCols {
 #[derive(Debug, Default)]
 pub(crate) struct OptionCols {
     pub(crate) prov: ProvCols,
-    pub(crate) keen_id: StrCol,
+    /// Keys into the events' `keen_id`.
+    pub(crate) keen_id: DictCol,
     pub(crate) question_index: I32Col,
-    pub(crate) question_id: StrCol,
+    /// Keys into the questions' `id`.
+    pub(crate) question_id: DictCol,
     pub(crate) option_index: I32Col,
     pub(crate) id: StrCol,
     pub(crate) checked: BoolCol,
@@ -425,8 +428,10 @@ impl OptionCols {
 #[derive(Debug, Default)]
 pub(crate) struct QuestionCols {
     pub(crate) prov: ProvCols,
-    pub(crate) keen_id: StrCol,
-    pub(crate) user_exam_id: StrCol,
+    /// Keys into the events' `keen_id`.
+    pub(crate) keen_id: DictCol,
+    /// Keys into the events' `user_exam_id`.
+    pub(crate) user_exam_id: DictCol,
     pub(crate) question_index: I32Col,
     pub(crate) id: StrCol,
     pub(crate) user_result: StrCol,
@@ -499,7 +504,7 @@ pub(crate) struct Decoder {
 
 impl Decoder {
     /// Decodes one parsed event. On `Err`, no row of any table has been appended.
-    pub(crate) fn decode(&mut self, nodes: &[Node<'_>], prov: Prov<'_>) -> R<()> {
+    pub(crate) fn decode(&mut self, nodes: &[Node<'_>], prov: Prov) -> R<()> {
         let q_mark = self.questions.len();
         let o_mark = self.options.len();
         let unknown_mark = self.unknown_fields;
@@ -512,7 +517,7 @@ impl Decoder {
         result
     }
 
-    fn decode_inner(&mut self, nodes: &[Node<'_>], prov: Prov<'_>) -> R<()> {
+    fn decode_inner(&mut self, nodes: &[Node<'_>], prov: Prov) -> R<()> {
         let root = Loc::ROOT;
         let len = match nodes.first() {
             Some(Node::Object { len, .. }) => *len,
@@ -525,6 +530,7 @@ impl Decoder {
                 return Err(Error::NotAnObject { found: "nothing" });
             }
         };
+        let event_row = self.events.keen_id.len();
         let mut top = [0usize; 10];
         scan_object(nodes, 0, len, top_key, &TOP, root, &mut top, &mut self.unknown_fields)?;
 
@@ -573,7 +579,7 @@ impl Decoder {
             let q_loc = seq_loc.key("questions");
             if let Some((qidx, qlen)) = opt_array(nodes, s[3], q_loc)? {
                 questions_valid = true;
-                self.decode_questions(nodes, qidx, qlen, q_loc, prov, keen_id, user_exam_id)?;
+                self.decode_questions(nodes, qidx, qlen, q_loc, prov, event_row, user_exam_id.is_some())?;
             }
         }
 
@@ -611,9 +617,9 @@ impl Decoder {
         qidx: usize,
         qlen: usize,
         q_loc: Loc,
-        prov: Prov<'_>,
-        keen_id: &str,
-        user_exam_id: Option<&str>,
+        prov: Prov,
+        event_row: usize,
+        has_user_exam_id: bool,
     ) -> R<()> {
         let mut i = qidx + 1;
         for qi in 0..qlen {
@@ -635,14 +641,15 @@ impl Decoder {
             let o_start = self.options.len();
             let options = opt_array(nodes, q[5], o_loc)?;
             if let Some((oidx, olen)) = options {
-                self.decode_options(nodes, oidx, olen, o_loc, prov, keen_id, qi32, id)?;
+                let question_row = self.questions.len();
+                self.decode_options(nodes, oidx, olen, o_loc, prov, event_row, qi32, question_row, id.is_some())?;
             }
             let o_end = self.options.len();
 
             let c = &mut self.questions;
             c.prov.push(prov);
-            c.keen_id.push(keen_id);
-            c.user_exam_id.push_opt(user_exam_id);
+            c.keen_id.push(event_row, true);
+            c.user_exam_id.push(event_row, has_user_exam_id);
             c.question_index.push(qi32);
             c.id.push_opt(id);
             c.user_result.push_opt(user_result);
@@ -664,10 +671,11 @@ impl Decoder {
         oidx: usize,
         olen: usize,
         o_loc: Loc,
-        prov: Prov<'_>,
-        keen_id: &str,
+        prov: Prov,
+        event_row: usize,
         question_index: i32,
-        question_id: Option<&str>,
+        question_row: usize,
+        has_question_id: bool,
     ) -> R<()> {
         let mut i = oidx + 1;
         for oi in 0..olen {
@@ -686,9 +694,9 @@ impl Decoder {
 
             let c = &mut self.options;
             c.prov.push(prov);
-            c.keen_id.push(keen_id);
+            c.keen_id.push(event_row, true);
             c.question_index.push(question_index);
-            c.question_id.push_opt(question_id);
+            c.question_id.push(question_row, has_question_id);
             c.option_index.push(i32::try_from(oi).unwrap_or(i32::MAX));
             c.id.push_opt(id);
             c.checked.push_opt(checked);

@@ -46,7 +46,7 @@ mod decode;
 mod output;
 
 use assessment_schema::{Error as ValidationError, ErrorKind, Table};
-use columns::{BinCol, I32Col, I64Col, StrCol, TsCol};
+use columns::{BinCol, DictCol, I32Col, I64Col, StrCol, TsCol};
 use decode::{Decoder, Prov};
 use simd_json::{Buffers, Tape};
 
@@ -140,7 +140,7 @@ impl Default for FlattenConfig {
 /// `raw` columns.
 #[derive(Debug, Default)]
 struct RawCols {
-    topic: StrCol,
+    topic: DictCol,
     partition: I32Col,
     offset: I64Col,
     timestamp: TsCol,
@@ -151,7 +151,7 @@ struct RawCols {
 /// `rejects` columns.
 #[derive(Debug, Default)]
 struct RejectCols {
-    topic: StrCol,
+    topic: DictCol,
     partition: I32Col,
     offset: I64Col,
     timestamp: TsCol,
@@ -175,6 +175,10 @@ pub struct Flattener {
     raw: RawCols,
     rejects: RejectCols,
     stats: BatchStats,
+    /// Distinct topics of the batch: the values of every `_topic` dictionary.
+    topics: StrCol,
+    /// The last topic seen and its key in `topics` (messages come in runs of one topic).
+    last_topic: Option<(String, usize)>,
     /// Scratch for formatting reject messages.
     scratch: String,
 }
@@ -205,6 +209,8 @@ impl Flattener {
             raw: RawCols::default(),
             rejects: RejectCols::default(),
             stats: BatchStats::default(),
+            topics: StrCol::default(),
+            last_topic: None,
             scratch: String::new(),
         }
     }
@@ -251,9 +257,10 @@ impl Flattener {
         self.stats.messages += 1;
         self.stats.input_bytes += vlen;
         let timestamp_us = msg.timestamp_ms.and_then(|ms| ms.checked_mul(1000));
+        let topic_key = self.topic_key(msg.topic);
         if self.config.build_raw {
             let r = &mut self.raw;
-            r.topic.push(msg.topic);
+            r.topic.push(topic_key, true);
             r.partition.push(msg.partition);
             r.offset.push(msg.offset);
             r.timestamp.0.push_opt(timestamp_us);
@@ -261,18 +268,37 @@ impl Flattener {
             r.value.push_opt(msg.value);
         }
         let prov = Prov {
-            topic: msg.topic,
+            topic_key,
             partition: msg.partition,
             offset: msg.offset,
         };
         match self.parse_and_decode(msg.value, prov) {
             Ok(()) => self.stats.accepted += 1,
-            Err(e) => self.reject(msg, timestamp_us, &e),
+            Err(e) => self.reject(msg, topic_key, timestamp_us, &e),
         }
         Ok(())
     }
 
-    fn parse_and_decode(&mut self, value: Option<&[u8]>, prov: Prov<'_>) -> Result<(), ValidationError> {
+    /// The key of `topic` in this batch's topic dictionary.
+    #[inline]
+    fn topic_key(&mut self, topic: &str) -> usize {
+        match &self.last_topic {
+            Some((t, k)) if t == topic => *k,
+            _ => self.new_topic_key(topic),
+        }
+    }
+
+    #[cold]
+    fn new_topic_key(&mut self, topic: &str) -> usize {
+        let key = self.topics.position(topic).unwrap_or_else(|| {
+            self.topics.push(topic);
+            self.topics.len() - 1
+        });
+        self.last_topic = Some((topic.to_owned(), key));
+        key
+    }
+
+    fn parse_and_decode(&mut self, value: Option<&[u8]>, prov: Prov) -> Result<(), ValidationError> {
         let value = match value {
             None => return Err(parse_error(ErrorKind::EmptyValue, 0, "message has a null value")),
             Some([]) => return Err(parse_error(ErrorKind::EmptyValue, 0, "message value is empty")),
@@ -304,12 +330,18 @@ impl Flattener {
     }
 
     #[cold]
-    fn reject(&mut self, msg: &Message<'_>, timestamp_us: Option<i64>, e: &ValidationError) {
+    fn reject(
+        &mut self,
+        msg: &Message<'_>,
+        topic_key: usize,
+        timestamp_us: Option<i64>,
+        e: &ValidationError,
+    ) {
         use std::fmt::Write as _;
         let kind = e.kind();
         self.stats.rejected += 1;
         let r = &mut self.rejects;
-        r.topic.push(msg.topic);
+        r.topic.push(topic_key, true);
         r.partition.push(msg.partition);
         r.offset.push(msg.offset);
         r.timestamp.0.push_opt(timestamp_us);
@@ -342,7 +374,16 @@ impl Flattener {
     pub fn flush(&mut self) -> Result<Flattened, Error> {
         let mut stats = std::mem::take(&mut self.stats);
         stats.unknown_fields = std::mem::take(&mut self.decoder.unknown_fields);
-        output::build(&mut self.raw, &mut self.decoder, &mut self.rejects, stats, self.config.build_raw)
+        self.last_topic = None;
+        let topics = self.topics.finish();
+        output::build(
+            &topics,
+            &mut self.raw,
+            &mut self.decoder,
+            &mut self.rejects,
+            stats,
+            self.config.build_raw,
+        )
     }
 }
 

@@ -61,8 +61,12 @@ fn batch(table: Table, columns: Vec<ArrayRef>) -> Result<RecordBatch, Error> {
     RecordBatch::try_new(schema(table), columns).map_err(|source| Error::Arrow { table, source })
 }
 
-fn prov(p: &mut ProvCols) -> [ArrayRef; 3] {
-    [p.topic.finish(), p.partition.finish(), p.offset.finish()]
+fn prov(p: &mut ProvCols, topics: &ArrayRef, table: Table) -> Result<Vec<ArrayRef>, Error> {
+    let topic = p
+        .topic
+        .finish(Arc::clone(topics))
+        .map_err(|source| Error::Arrow { table, source })?;
+    Ok(vec![topic, p.partition.finish(), p.offset.finish()])
 }
 
 fn list_of(fields: Fields) -> Arc<Field> {
@@ -70,6 +74,7 @@ fn list_of(fields: Fields) -> Arc<Field> {
 }
 
 pub(crate) fn build(
+    topics: &ArrayRef,
     raw: &mut RawCols,
     d: &mut Decoder,
     rj: &mut RejectCols,
@@ -78,6 +83,11 @@ pub(crate) fn build(
 ) -> Result<Flattened, Error> {
     let arrow = |table| move |source| Error::Arrow { table, source };
 
+    // Parent columns that child rows reference through dictionary keys.
+    let e_keen_id = d.events.keen_id.finish();
+    let e_user_exam_id = d.events.user_exam_id.finish();
+    let q_id = d.questions.id.finish();
+
     // options: the innermost level, shared by `options` and `sequences`.
     let o = &mut d.options;
     let o_id = o.id.finish();
@@ -85,11 +95,15 @@ pub(crate) fn build(
     let o_correct = o.correct.finish();
     let o_submitted = o.submitted.finish();
     let o_at = o.at.finish();
-    let mut cols = prov(&mut o.prov).to_vec();
+    let mut cols = prov(&mut o.prov, topics, Table::Options)?;
     cols.extend([
-        o.keen_id.finish(),
+        o.keen_id
+            .finish(Arc::clone(&e_keen_id))
+            .map_err(arrow(Table::Options))?,
         o.question_index.finish(),
-        o.question_id.finish(),
+        o.question_id
+            .finish(Arc::clone(&q_id))
+            .map_err(arrow(Table::Options))?,
         o.option_index.finish(),
         Arc::clone(&o_id),
         Arc::clone(&o_checked),
@@ -115,15 +129,18 @@ pub(crate) fn build(
         q_nulls,
     )
     .map_err(arrow(Table::Questions))?;
-    let q_id = q.id.finish();
     let q_result = q.user_result.finish();
     let q_correct = q.user_correct.finish();
     let q_incomplete = q.user_incomplete.finish();
     let q_submitted = q.user_submitted.finish();
-    let mut cols = prov(&mut q.prov).to_vec();
+    let mut cols = prov(&mut q.prov, topics, Table::Questions)?;
     cols.extend([
-        q.keen_id.finish(),
-        q.user_exam_id.finish(),
+        q.keen_id
+            .finish(Arc::clone(&e_keen_id))
+            .map_err(arrow(Table::Questions))?,
+        q.user_exam_id
+            .finish(Arc::clone(&e_user_exam_id))
+            .map_err(arrow(Table::Questions))?,
         q.question_index.finish(),
         Arc::clone(&q_id),
         Arc::clone(&q_result),
@@ -189,14 +206,14 @@ pub(crate) fn build(
         e.sequences_valid.finish(),
     )
     .map_err(arrow(Table::Assessments))?;
-    let mut cols = prov(&mut e.prov).to_vec();
+    let mut cols = prov(&mut e.prov, topics, Table::Assessments)?;
     cols.extend([
-        e.keen_id.finish(),
+        e_keen_id,
         e.keen_timestamp.finish(),
         e.keen_created_at.finish(),
         e.started_at.finish(),
         e.base_exam_id.finish(),
-        e.user_exam_id.finish(),
+        e_user_exam_id,
         e.exam_name.finish(),
         e.certification.finish(),
         e.max_attempts.finish(),
@@ -208,10 +225,14 @@ pub(crate) fn build(
     let assessments = batch(Table::Assessments, cols)?;
 
     let raw = if build_raw {
+        let topic = raw
+            .topic
+            .finish(Arc::clone(topics))
+            .map_err(arrow(Table::Raw))?;
         batch(
             Table::Raw,
             vec![
-                raw.topic.finish(),
+                topic,
                 raw.partition.finish(),
                 raw.offset.finish(),
                 raw.timestamp.finish(),
@@ -223,10 +244,14 @@ pub(crate) fn build(
         RecordBatch::new_empty(schema(Table::Raw))
     };
 
+    let topic = rj
+        .topic
+        .finish(Arc::clone(topics))
+        .map_err(arrow(Table::Rejects))?;
     let rejects = batch(
         Table::Rejects,
         vec![
-            rj.topic.finish(),
+            topic,
             rj.partition.finish(),
             rj.offset.finish(),
             rj.timestamp.finish(),

@@ -14,6 +14,12 @@
 //! | `rejects` | message that is not a valid event | `_topic, _partition, _offset` |
 //!
 //! Invariant: for every offset range, `raw` rows = `assessments` rows + `rejects` rows.
+//!
+//! Columns that repeat a parent's value on every child row — `_topic` everywhere, and
+//! `keen_id`, `user_exam_id`, `question_id` in `questions` and `options` — are
+//! dictionary-encoded strings (`Dictionary(Int32, Utf8)`, see [`dict_utf8`]): the flattener
+//! builds them zero-copy from the parent column, and Parquet stores them as dictionary-encoded
+//! strings that Spark, DuckDB and DataFusion read as plain strings.
 
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use std::sync::{Arc, OnceLock};
@@ -86,9 +92,14 @@ pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
+/// `Dictionary(Int32, Utf8)`: a string column stored as keys into a shared values array.
+pub fn dict_utf8() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
 fn provenance() -> [Field; 3] {
     [
-        Field::new("_topic", DataType::Utf8, false),
+        Field::new("_topic", dict_utf8(), false),
         Field::new("_partition", DataType::Int32, false),
         Field::new("_offset", DataType::Int64, false),
     ]
@@ -197,8 +208,8 @@ pub fn assessments_schema() -> Schema {
 pub fn questions_schema() -> Schema {
     let mut fields = provenance().to_vec();
     fields.extend([
-        Field::new("keen_id", DataType::Utf8, false),
-        Field::new("user_exam_id", DataType::Utf8, true),
+        Field::new("keen_id", dict_utf8(), false),
+        Field::new("user_exam_id", dict_utf8(), true),
         Field::new("question_index", DataType::Int32, false),
         Field::new("question_id", DataType::Utf8, true),
         Field::new("user_result", DataType::Utf8, true),
@@ -214,9 +225,9 @@ pub fn questions_schema() -> Schema {
 pub fn options_schema() -> Schema {
     let mut fields = provenance().to_vec();
     fields.extend([
-        Field::new("keen_id", DataType::Utf8, false),
+        Field::new("keen_id", dict_utf8(), false),
         Field::new("question_index", DataType::Int32, false),
-        Field::new("question_id", DataType::Utf8, true),
+        Field::new("question_id", dict_utf8(), true),
         Field::new("option_index", DataType::Int32, false),
         Field::new("option_id", DataType::Utf8, true),
         Field::new("checked", DataType::Boolean, true),

@@ -56,6 +56,11 @@ pub fn column(batch: &RecordBatch, name: &str) -> Vec<V> {
     let a = batch
         .column_by_name(name)
         .unwrap_or_else(|| panic!("no column {name}"));
+    // Dictionary-encoded strings compare as their values.
+    let a = match a.data_type() {
+        DataType::Dictionary(..) => arrow_cast::cast(a, &DataType::Utf8).unwrap(),
+        _ => std::sync::Arc::clone(a),
+    };
     (0..a.len())
         .map(|i| {
             if a.is_null(i) {
