@@ -23,14 +23,27 @@ fn source_schema() -> Schema {
     let s = |n: &str| Field::new(n, DataType::Utf8, true);
     let b = |n: &str| Field::new(n, DataType::Boolean, true);
     let i = |n: &str| Field::new(n, DataType::Int64, true);
-    let option = Fields::from(vec![s("id"), b("checked"), b("correct"), i("submitted"), s("at")]);
+    let option = Fields::from(vec![
+        s("id"),
+        b("checked"),
+        b("correct"),
+        i("submitted"),
+        s("at"),
+    ]);
     let question = Fields::from(vec![
         s("id"),
         s("user_result"),
         b("user_correct"),
         b("user_incomplete"),
         b("user_submitted"),
-        Field::new("options", DataType::List(Arc::new(Field::new_list_field(DataType::Struct(option), true))), true),
+        Field::new(
+            "options",
+            DataType::List(Arc::new(Field::new_list_field(
+                DataType::Struct(option),
+                true,
+            ))),
+            true,
+        ),
     ]);
     let counts = Fields::from(vec![
         i("incomplete"),
@@ -45,7 +58,14 @@ fn source_schema() -> Schema {
         s("id"),
         i("attempt"),
         Field::new("counts", DataType::Struct(counts), true),
-        Field::new("questions", DataType::List(Arc::new(Field::new_list_field(DataType::Struct(question), true))), true),
+        Field::new(
+            "questions",
+            DataType::List(Arc::new(Field::new_list_field(
+                DataType::Struct(question),
+                true,
+            ))),
+            true,
+        ),
     ]);
     Schema::new(vec![
         s("keen_id"),

@@ -341,9 +341,8 @@ pub async fn land_file(
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
-                    send(Err(
-                        anyhow::Error::new(e).context(format!("splitting the input file {path_display}"))
-                    ));
+                    send(Err(anyhow::Error::new(e)
+                        .context(format!("splitting the input file {path_display}"))));
                     return;
                 }
             };

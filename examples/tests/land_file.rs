@@ -1,6 +1,8 @@
 //! `land --input` end to end on a local warehouse: the data scientists' answers, exactly-once
 //! re-runs, and bad lines landing as rejects.
 
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
+
 use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use examples::generator::{Format, Generator, ORIGINAL_COUNT};
@@ -45,7 +47,10 @@ fn read_table(warehouse: &Path, table: &str) -> Vec<RecordBatch> {
 }
 
 fn rows(warehouse: &Path, table: &str) -> usize {
-    read_table(warehouse, table).iter().map(RecordBatch::num_rows).sum()
+    read_table(warehouse, table)
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum()
 }
 
 #[test]

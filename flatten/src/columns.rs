@@ -277,9 +277,7 @@ impl TsCol {
     pub(crate) fn finish(&mut self) -> ArrayRef {
         let a = self.0.finish_array();
         let (_, values, nulls) = a.into_parts();
-        Arc::new(
-            arrow_array::TimestampMicrosecondArray::new(values, nulls).with_timezone("UTC"),
-        )
+        Arc::new(arrow_array::TimestampMicrosecondArray::new(values, nulls).with_timezone("UTC"))
     }
 }
 
@@ -385,13 +383,18 @@ impl DictCol {
     }
 
     /// The dictionary array over `values` (which must be longer than every key).
-    pub(crate) fn finish(&mut self, values: ArrayRef) -> Result<ArrayRef, arrow_schema::ArrowError> {
+    pub(crate) fn finish(
+        &mut self,
+        values: ArrayRef,
+    ) -> Result<ArrayRef, arrow_schema::ArrowError> {
         let nulls = self.validity.finish();
         let keys = PrimitiveArray::<Int32Type>::new(
             ScalarBuffer::from(take_keep_capacity(&mut self.keys)),
             nulls,
         );
-        Ok(Arc::new(arrow_array::DictionaryArray::try_new(keys, values)?))
+        Ok(Arc::new(arrow_array::DictionaryArray::try_new(
+            keys, values,
+        )?))
     }
 }
 

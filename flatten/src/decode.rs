@@ -6,7 +6,9 @@
 //! a fixed slot table (key → node index) filled in one scan, which makes key order free and
 //! lets duplicates be detected; values are then decoded in schema order.
 
-use crate::columns::{BoolCol, DictCol, I32Col, I64Col, ListOffsets, StrCol, StructValidity, TsCol};
+use crate::columns::{
+    BoolCol, DictCol, I32Col, I64Col, ListOffsets, StrCol, StructValidity, TsCol,
+};
 use assessment_schema::coerce::{self, CoerceError};
 use assessment_schema::{Error, JsonPath, PathSegment};
 use simd_json::{Node, StaticNode};
@@ -32,46 +34,68 @@ fn type_name(node: &Node<'_>) -> &'static str {
     }
 }
 
-/// Where a value sits, without allocating: up to `sequences.questions[i].options[j].<key>`.
+/// An object of the schema, by position: a few bytes, `Copy`, no allocation. The JSON path
+/// is rendered from it only when an error is reported.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Loc {
-    parts: [PathSegment; 6],
-    len: u8,
+pub(crate) enum Loc {
+    /// The top-level object.
+    Root,
+    /// `sequences`.
+    Sequences,
+    /// `sequences.counts`.
+    Counts,
+    /// `sequences.questions[q]`.
+    Question(u32),
+    /// `sequences.questions[q].options[o]`.
+    Option(u32, u32),
+}
+
+/// A position to report: an object (or array) of the schema, and optionally a key in it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct At(Loc, Option<&'static str>);
+
+fn idx(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 impl Loc {
-    pub(crate) const ROOT: Loc = Loc {
-        parts: [PathSegment::Index(0); 6],
-        len: 0,
-    };
+    #[inline]
+    fn key(self, k: &'static str) -> At {
+        At(self, Some(k))
+    }
 
     #[inline]
-    fn with(mut self, seg: PathSegment) -> Loc {
-        // The schema is at most 6 levels deep, so this never overflows; stay defensive.
-        if usize::from(self.len) < self.parts.len() {
-            self.parts[usize::from(self.len)] = seg;
-            self.len += 1;
+    fn here(self) -> At {
+        At(self, None)
+    }
+
+    fn segments(self, out: &mut Vec<PathSegment>) {
+        use PathSegment::{Index, Key};
+        let seq = [Key("sequences")];
+        let qs = [Key("sequences"), Key("questions")];
+        match self {
+            Loc::Root => {}
+            Loc::Sequences => out.extend(seq),
+            Loc::Counts => out.extend([Key("sequences"), Key("counts")]),
+            Loc::Question(q) => out.extend(qs.into_iter().chain([Index(q)])),
+            Loc::Option(q, o) => {
+                out.extend(qs.into_iter().chain([Index(q), Key("options"), Index(o)]));
+            }
         }
-        self
     }
+}
 
-    #[inline]
-    fn key(self, k: &'static str) -> Loc {
-        self.with(PathSegment::Key(k))
-    }
-
-    #[inline]
-    fn index(self, i: usize) -> Loc {
-        self.with(PathSegment::Index(u32::try_from(i).unwrap_or(u32::MAX)))
-    }
-
-    fn path(&self) -> JsonPath {
-        JsonPath::from_segments(self.parts[..usize::from(self.len)].iter().copied())
+impl At {
+    fn path(self) -> JsonPath {
+        let mut segs = Vec::with_capacity(6);
+        self.0.segments(&mut segs);
+        segs.extend(self.1.map(PathSegment::Key));
+        JsonPath::from_segments(segs)
     }
 }
 
 #[cold]
-fn wrong_type(loc: Loc, expected: &'static str, node: &Node<'_>) -> Error {
+fn wrong_type(loc: At, expected: &'static str, node: &Node<'_>) -> Error {
     Error::WrongType {
         path: loc.path(),
         expected,
@@ -80,7 +104,7 @@ fn wrong_type(loc: Loc, expected: &'static str, node: &Node<'_>) -> Error {
 }
 
 #[cold]
-fn invalid(loc: Loc, e: CoerceError, found: &str) -> Error {
+fn invalid(loc: At, e: CoerceError, found: &str) -> Error {
     Error::invalid_value(loc.path(), e.expected, found)
 }
 
@@ -89,6 +113,7 @@ type R<T> = Result<T, Error>;
 /// Fills `slots` with the node index of each known key of the object at `idx`.
 /// `lookup` maps a key to its slot. Unknown keys are counted and skipped.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn scan_object<const N: usize>(
     nodes: &[Node<'_>],
     idx: usize,
@@ -104,11 +129,15 @@ fn scan_object<const N: usize>(
     for _ in 0..len {
         let Some(Node::String(key)) = nodes.get(i) else {
             // simd-json only produces string keys; treat anything else as malformed.
-            return Err(wrong_type(loc, "object key", &nodes[i.min(nodes.len() - 1)]));
+            return Err(wrong_type(
+                loc.here(),
+                "object key",
+                &nodes[i.min(nodes.len() - 1)],
+            ));
         };
         let v = i + 1;
         let Some(value) = nodes.get(v) else {
-            return Err(wrong_type(loc, "object value", &nodes[i]));
+            return Err(wrong_type(loc.here(), "object value", &nodes[i]));
         };
         match lookup(key) {
             Some(k) => {
@@ -137,7 +166,7 @@ fn get<'t, 'i>(nodes: &'t [Node<'i>], slot: usize) -> Option<&'t Node<'i>> {
 }
 
 #[inline]
-fn opt_str<'i>(nodes: &[Node<'i>], slot: usize, loc: Loc) -> R<Option<&'i str>> {
+fn opt_str<'i>(nodes: &[Node<'i>], slot: usize, loc: At) -> R<Option<&'i str>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::String(s)) => Ok(Some(s)),
@@ -146,7 +175,7 @@ fn opt_str<'i>(nodes: &[Node<'i>], slot: usize, loc: Loc) -> R<Option<&'i str>> 
 }
 
 #[inline]
-fn opt_bool(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<bool>> {
+fn opt_bool(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<bool>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Static(StaticNode::Bool(b))) => Ok(Some(*b)),
@@ -156,7 +185,7 @@ fn opt_bool(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<bool>> {
 
 /// A bool, or a string `"true"`/`"false"` (the source writes `certification` as a string).
 #[inline]
-fn opt_bool_or_str(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<bool>> {
+fn opt_bool_or_str(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<bool>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Static(StaticNode::Bool(b))) => Ok(Some(*b)),
@@ -171,7 +200,7 @@ const EXPECTED_I64: &str = "integer";
 
 /// An integer. A float with no fractional part (`4.0`) is accepted; others are invalid.
 #[inline]
-fn opt_i64(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
+fn opt_i64(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<i64>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Static(StaticNode::I64(v))) => Ok(Some(*v)),
@@ -183,7 +212,11 @@ fn opt_i64(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
                 #[allow(clippy::cast_possible_truncation)]
                 Ok(Some(*v as i64))
             } else {
-                Err(Error::invalid_value(loc.path(), EXPECTED_I64, &v.to_string()))
+                Err(Error::invalid_value(
+                    loc.path(),
+                    EXPECTED_I64,
+                    &v.to_string(),
+                ))
             }
         }
         Some(n) => Err(wrong_type(loc, EXPECTED_I64, n)),
@@ -192,7 +225,7 @@ fn opt_i64(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
 
 /// A float, or a decimal string (`max_attempts` is `"1.0"` in the source).
 #[inline]
-fn opt_f64_or_str(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<f64>> {
+fn opt_f64_or_str(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<f64>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Static(StaticNode::F64(v))) => Ok(Some(*v)),
@@ -209,15 +242,17 @@ fn opt_f64_or_str(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<f64>> {
 
 /// Epoch seconds: a decimal string (exact) or an integer number of seconds.
 #[inline]
-fn opt_epoch(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
+fn opt_epoch(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<i64>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::String(s)) => coerce::epoch_seconds_to_micros(s)
             .map(Some)
             .map_err(|e| invalid(loc, e, s)),
-        Some(Node::Static(StaticNode::I64(v))) => v.checked_mul(1_000_000).map(Some).ok_or_else(
-            || Error::invalid_value(loc.path(), coerce::EXPECTED_EPOCH, &v.to_string()),
-        ),
+        Some(Node::Static(StaticNode::I64(v))) => {
+            v.checked_mul(1_000_000).map(Some).ok_or_else(|| {
+                Error::invalid_value(loc.path(), coerce::EXPECTED_EPOCH, &v.to_string())
+            })
+        }
         Some(Node::Static(StaticNode::U64(v))) => i64::try_from(*v)
             .ok()
             .and_then(|v| v.checked_mul(1_000_000))
@@ -230,7 +265,7 @@ fn opt_epoch(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
 }
 
 #[inline]
-fn opt_iso(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
+fn opt_iso(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<i64>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::String(s)) => coerce::iso8601_to_micros(s)
@@ -242,7 +277,7 @@ fn opt_iso(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<i64>> {
 
 /// `(index, len)` of an optional object at `slot`.
 #[inline]
-fn opt_object(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<(usize, usize)>> {
+fn opt_object(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<(usize, usize)>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Object { len, .. }) => Ok(Some((slot, *len))),
@@ -252,7 +287,7 @@ fn opt_object(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<(usize, usi
 
 /// `(index, len)` of an optional array at `slot`.
 #[inline]
-fn opt_array(nodes: &[Node<'_>], slot: usize, loc: Loc) -> R<Option<(usize, usize)>> {
+fn opt_array(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<(usize, usize)>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Array { len, .. }) => Ok(Some((slot, *len))),
@@ -518,7 +553,7 @@ impl Decoder {
     }
 
     fn decode_inner(&mut self, nodes: &[Node<'_>], prov: Prov) -> R<()> {
-        let root = Loc::ROOT;
+        let root = Loc::Root;
         let len = match nodes.first() {
             Some(Node::Object { len, .. }) => *len,
             Some(n) => {
@@ -532,7 +567,16 @@ impl Decoder {
         };
         let event_row = self.events.keen_id.len();
         let mut top = [0usize; 10];
-        scan_object(nodes, 0, len, top_key, &TOP, root, &mut top, &mut self.unknown_fields)?;
+        scan_object(
+            nodes,
+            0,
+            len,
+            top_key,
+            &TOP,
+            root,
+            &mut top,
+            &mut self.unknown_fields,
+        )?;
 
         let keen_id = match opt_str(nodes, top[0], root.key("keen_id"))? {
             Some(s) => s,
@@ -552,7 +596,7 @@ impl Decoder {
         let max_attempts = opt_f64_or_str(nodes, top[8], root.key("max_attempts"))?;
 
         // sequences
-        let seq_loc = root.key("sequences");
+        let seq_loc = Loc::Sequences;
         let mut seq_id = None;
         let mut attempt = None;
         let mut counts_present = false;
@@ -560,26 +604,43 @@ impl Decoder {
         let mut all_correct = None;
         let mut questions_valid = false;
         let q_start = self.questions.len();
-        let sequences = opt_object(nodes, top[9], seq_loc)?;
+        let sequences = opt_object(nodes, top[9], root.key("sequences"))?;
         if let Some((sidx, slen)) = sequences {
             let mut s = [0usize; 4];
-            scan_object(nodes, sidx, slen, seq_key, &SEQ, seq_loc, &mut s, &mut self.unknown_fields)?;
+            scan_object(
+                nodes,
+                sidx,
+                slen,
+                seq_key,
+                &SEQ,
+                seq_loc,
+                &mut s,
+                &mut self.unknown_fields,
+            )?;
             seq_id = opt_str(nodes, s[0], seq_loc.key("id"))?;
             attempt = opt_i64(nodes, s[1], seq_loc.key("attempt"))?;
-            let counts_loc = seq_loc.key("counts");
-            if let Some((cidx, clen)) = opt_object(nodes, s[2], counts_loc)? {
+            let counts_loc = Loc::Counts;
+            if let Some((cidx, clen)) = opt_object(nodes, s[2], seq_loc.key("counts"))? {
                 counts_present = true;
                 let mut c = [0usize; 7];
-                scan_object(nodes, cidx, clen, counts_key, &COUNTS, counts_loc, &mut c, &mut self.unknown_fields)?;
+                scan_object(
+                    nodes,
+                    cidx,
+                    clen,
+                    counts_key,
+                    &COUNTS,
+                    counts_loc,
+                    &mut c,
+                    &mut self.unknown_fields,
+                )?;
                 for (out, &k) in counts_i64.iter_mut().zip(COUNTS_I64.iter()) {
                     *out = opt_i64(nodes, c[k], counts_loc.key(COUNTS[k]))?;
                 }
                 all_correct = opt_bool(nodes, c[3], counts_loc.key("all_correct"))?;
             }
-            let q_loc = seq_loc.key("questions");
-            if let Some((qidx, qlen)) = opt_array(nodes, s[3], q_loc)? {
+            if let Some((qidx, qlen)) = opt_array(nodes, s[3], seq_loc.key("questions"))? {
                 questions_valid = true;
-                self.decode_questions(nodes, qidx, qlen, q_loc, prov, event_row, user_exam_id.is_some())?;
+                self.decode_questions(nodes, qidx, qlen, prov, event_row, user_exam_id.is_some())?;
             }
         }
 
@@ -616,20 +677,30 @@ impl Decoder {
         nodes: &[Node<'_>],
         qidx: usize,
         qlen: usize,
-        q_loc: Loc,
         prov: Prov,
         event_row: usize,
         has_user_exam_id: bool,
     ) -> R<()> {
         let mut i = qidx + 1;
         for qi in 0..qlen {
-            let loc = q_loc.index(qi);
-            let node = nodes.get(i).ok_or_else(|| wrong_type(loc, "object", &nodes[qidx]))?;
+            let loc = Loc::Question(idx(qi));
+            let node = nodes
+                .get(i)
+                .ok_or_else(|| wrong_type(loc.here(), "object", &nodes[qidx]))?;
             let Node::Object { len, .. } = node else {
-                return Err(wrong_type(loc, "object", node));
+                return Err(wrong_type(loc.here(), "object", node));
             };
             let mut q = [0usize; 6];
-            scan_object(nodes, i, *len, question_key, &QUESTION, loc, &mut q, &mut self.unknown_fields)?;
+            scan_object(
+                nodes,
+                i,
+                *len,
+                question_key,
+                &QUESTION,
+                loc,
+                &mut q,
+                &mut self.unknown_fields,
+            )?;
             let id = opt_str(nodes, q[0], loc.key("id"))?;
             let user_result = opt_str(nodes, q[1], loc.key("user_result"))?;
             let user_correct = opt_bool(nodes, q[2], loc.key("user_correct"))?;
@@ -637,12 +708,20 @@ impl Decoder {
             let user_submitted = opt_bool(nodes, q[4], loc.key("user_submitted"))?;
             let qi32 = i32::try_from(qi).unwrap_or(i32::MAX);
 
-            let o_loc = loc.key("options");
             let o_start = self.options.len();
-            let options = opt_array(nodes, q[5], o_loc)?;
+            let options = opt_array(nodes, q[5], loc.key("options"))?;
             if let Some((oidx, olen)) = options {
                 let question_row = self.questions.len();
-                self.decode_options(nodes, oidx, olen, o_loc, prov, event_row, qi32, question_row, id.is_some())?;
+                self.decode_options(
+                    nodes,
+                    oidx,
+                    olen,
+                    prov,
+                    event_row,
+                    qi32,
+                    question_row,
+                    id.is_some(),
+                )?;
             }
             let o_end = self.options.len();
 
@@ -670,7 +749,6 @@ impl Decoder {
         nodes: &[Node<'_>],
         oidx: usize,
         olen: usize,
-        o_loc: Loc,
         prov: Prov,
         event_row: usize,
         question_index: i32,
@@ -679,13 +757,24 @@ impl Decoder {
     ) -> R<()> {
         let mut i = oidx + 1;
         for oi in 0..olen {
-            let loc = o_loc.index(oi);
-            let node = nodes.get(i).ok_or_else(|| wrong_type(loc, "object", &nodes[oidx]))?;
+            let loc = Loc::Option(question_index.unsigned_abs(), idx(oi));
+            let node = nodes
+                .get(i)
+                .ok_or_else(|| wrong_type(loc.here(), "object", &nodes[oidx]))?;
             let Node::Object { len, .. } = node else {
-                return Err(wrong_type(loc, "object", node));
+                return Err(wrong_type(loc.here(), "object", node));
             };
             let mut o = [0usize; 5];
-            scan_object(nodes, i, *len, option_key, &OPTION, loc, &mut o, &mut self.unknown_fields)?;
+            scan_object(
+                nodes,
+                i,
+                *len,
+                option_key,
+                &OPTION,
+                loc,
+                &mut o,
+                &mut self.unknown_fields,
+            )?;
             let id = opt_str(nodes, o[0], loc.key("id"))?;
             let checked = opt_bool(nodes, o[1], loc.key("checked"))?;
             let correct = opt_bool(nodes, o[2], loc.key("correct"))?;
@@ -731,13 +820,16 @@ mod tests {
                 _ => None,
             },
             &["a", "c"],
-            Loc::ROOT,
+            Loc::Root,
             &mut slots,
             &mut unknown,
         )
         .unwrap();
         assert!(matches!(tape.0[slots[0]], Node::Array { len: 2, .. }));
-        assert!(matches!(tape.0[slots[1]], Node::Static(StaticNode::I64(3)) | Node::Static(StaticNode::U64(3))));
+        assert!(matches!(
+            tape.0[slots[1]],
+            Node::Static(StaticNode::I64(3)) | Node::Static(StaticNode::U64(3))
+        ));
         assert_eq!(unknown, 0);
     }
 }

@@ -298,10 +298,26 @@ impl Flattener {
         key
     }
 
-    fn parse_and_decode(&mut self, value: Option<&[u8]>, prov: Prov) -> Result<(), ValidationError> {
+    fn parse_and_decode(
+        &mut self,
+        value: Option<&[u8]>,
+        prov: Prov,
+    ) -> Result<(), ValidationError> {
         let value = match value {
-            None => return Err(parse_error(ErrorKind::EmptyValue, 0, "message has a null value")),
-            Some([]) => return Err(parse_error(ErrorKind::EmptyValue, 0, "message value is empty")),
+            None => {
+                return Err(parse_error(
+                    ErrorKind::EmptyValue,
+                    0,
+                    "message has a null value",
+                ));
+            }
+            Some([]) => {
+                return Err(parse_error(
+                    ErrorKind::EmptyValue,
+                    0,
+                    "message value is empty",
+                ));
+            }
             Some(v) if v.len() > self.config.max_value_bytes => {
                 return Err(parse_error(
                     ErrorKind::TooLarge,
@@ -320,7 +336,12 @@ impl Flattener {
         input.extend_from_slice(value);
         input.resize(value.len() + simd_json::INPUT_PADDING, b' ');
         let mut tape: Tape<'_> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
-        let result = match simd_json::fill_tape_padded(&mut input, value.len(), &mut self.buffers, &mut tape) {
+        let result = match simd_json::fill_tape_padded(
+            &mut input,
+            value.len(),
+            &mut self.buffers,
+            &mut tape,
+        ) {
             Ok(()) => self.decoder.decode(&tape.0, prov),
             Err(e) => Err(map_parse_error(&e)),
         };

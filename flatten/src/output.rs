@@ -191,8 +191,9 @@ pub(crate) fn build(
                 "counts columns out of step".into(),
             ))
         })?;
-    let counts_struct = StructArray::try_new(counts_fields(), counts.clone(), e.counts_valid.finish())
-        .map_err(arrow(Table::Assessments))?;
+    let counts_struct =
+        StructArray::try_new(counts_fields(), counts.clone(), e.counts_valid.finish())
+            .map_err(arrow(Table::Assessments))?;
     let seq_id = e.sequence_id.finish();
     let attempt = e.attempt.finish();
     let sequences = StructArray::try_new(

@@ -1,5 +1,7 @@
 //! Golden tests on the first five real events of the original dataset.
 
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
+
 mod common;
 
 use arrow_array::cast::AsArray;
@@ -53,7 +55,10 @@ fn every_column_of_every_table_matches_the_oracle() {
     let x = expected(&events);
     let n_q: usize = x.questions[0].1.len();
     let n_o: usize = x.options[0].1.len();
-    assert!(n_q >= 20 && n_o >= 60, "sample has {n_q} questions, {n_o} options");
+    assert!(
+        n_q >= 20 && n_o >= 60,
+        "sample has {n_q} questions, {n_o} options"
+    );
     assert_table(out.batch(Table::Assessments), &x.assessments, 5);
     assert_table(out.batch(Table::Questions), &x.questions, n_q);
     assert_table(out.batch(Table::Options), &x.options, n_o);
@@ -66,7 +71,10 @@ fn every_column_of_every_table_matches_the_oracle() {
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(values.value(i), l.as_bytes());
     }
-    assert_eq!(column(raw, "_offset"), (100..105).map(V::I).collect::<Vec<_>>());
+    assert_eq!(
+        column(raw, "_offset"),
+        (100..105).map(V::I).collect::<Vec<_>>()
+    );
     assert_eq!(column(raw, "_timestamp")[1], V::I(1_516_717_442_001_000));
     assert_eq!(column(raw, "key")[0], V::S("k".into()));
 }
@@ -84,7 +92,10 @@ fn hand_checked_values() {
     assert_eq!(column(a, "started_at")[r], V::I(1_516_738_870_833_000));
     assert_eq!(column(a, "certification")[r], V::B(false));
     assert_eq!(column(a, "max_attempts")[r], V::F(1.0));
-    assert_eq!(column(a, "exam_name")[r], V::S("The Principles of Microservices".into()));
+    assert_eq!(
+        column(a, "exam_name")[r],
+        V::S("The Principles of Microservices".into())
+    );
 
     // The first event: counts promoted to columns.
     let r0 = find_row(a, &[("keen_id", V::S("5a6745820eb8ab00016be1f1".into()))]);
@@ -105,7 +116,10 @@ fn hand_checked_values() {
             ("option_index", V::I(0)),
         ],
     );
-    assert_eq!(column(o, "option_id")[r], V::S("a9333679-de9d-41ff-bb3d-b239d6b95732".into()));
+    assert_eq!(
+        column(o, "option_id")[r],
+        V::S("a9333679-de9d-41ff-bb3d-b239d6b95732".into())
+    );
     assert_eq!(column(o, "checked")[r], V::B(false));
     assert_eq!(column(o, "at")[r], V::I(1_516_717_432_510_000));
     assert_eq!(column(o, "submitted")[r], V::Null);
@@ -116,10 +130,22 @@ fn hand_checked_values() {
     let questions = seq.column_by_name("questions").unwrap().as_list::<i32>();
     let q0 = questions.value(r0);
     let q0 = q0.as_struct();
-    assert!(q0.column_by_name("user_incomplete").unwrap().as_boolean().value(0));
-    let opts = q0.column_by_name("options").unwrap().as_list::<i32>().value(0);
+    assert!(
+        q0.column_by_name("user_incomplete")
+            .unwrap()
+            .as_boolean()
+            .value(0)
+    );
+    let opts = q0
+        .column_by_name("options")
+        .unwrap()
+        .as_list::<i32>()
+        .value(0);
     let at = opts.as_struct().column_by_name("at").unwrap();
-    assert_eq!(at.as_primitive::<TimestampMicrosecondType>().value(0), 1_516_717_404_670_000);
+    assert_eq!(
+        at.as_primitive::<TimestampMicrosecondType>().value(0),
+        1_516_717_404_670_000
+    );
 }
 
 #[test]
@@ -140,7 +166,12 @@ fn nested_sequences_agree_with_the_flat_tables() {
         for i in 0..qs.len() {
             let id = qs.column_by_name("id").unwrap().as_string::<i32>().value(i);
             assert_eq!(column(q, "question_id")[flat_row], V::S(id.into()));
-            let n_opts = qs.column_by_name("options").unwrap().as_list::<i32>().value(i).len();
+            let n_opts = qs
+                .column_by_name("options")
+                .unwrap()
+                .as_list::<i32>()
+                .value(i)
+                .len();
             assert_eq!(column(q, "option_count")[flat_row], V::I(n_opts as i64));
             flat_row += 1;
         }
@@ -183,7 +214,11 @@ fn key_order_does_not_matter() {
     for t in [Table::Assessments, Table::Questions, Table::Options] {
         assert_eq!(a.batch(t).num_rows(), b.batch(t).num_rows());
         for c in 0..a.batch(t).num_columns() {
-            assert_eq!(a.batch(t).column(c).to_data(), b.batch(t).column(c).to_data(), "{t} column {c}");
+            assert_eq!(
+                a.batch(t).column(c).to_data(),
+                b.batch(t).column(c).to_data(),
+                "{t} column {c}"
+            );
         }
     }
 }

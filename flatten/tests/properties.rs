@@ -1,6 +1,8 @@
 //! Property tests: generated events land with every value in the right column and row;
 //! arbitrary and mutated bytes never panic and always balance.
 
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
+
 mod common;
 
 use assessment_flatten::{FlattenConfig, Flattener, Message};
@@ -52,7 +54,10 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 fn int() -> impl Strategy<Value = String> {
-    prop_oneof![(0i64..10).prop_map(|v| v.to_string()), any::<i64>().prop_map(|v| v.to_string())]
+    prop_oneof![
+        (0i64..10).prop_map(|v| v.to_string()),
+        any::<i64>().prop_map(|v| v.to_string())
+    ]
 }
 
 fn boolean() -> impl Strategy<Value = String> {
@@ -60,22 +65,32 @@ fn boolean() -> impl Strategy<Value = String> {
 }
 
 fn epoch() -> impl Strategy<Value = String> {
-    (1_400_000_000i64..1_700_000_000, 0u32..10_000_000, 0usize..8)
-        .prop_map(|(s, f, digits)| {
-            if digits == 0 {
-                js(&s.to_string())
-            } else {
-                let frac = format!("{f:07}");
-                js(&format!("{s}.{}", &frac[..digits]))
-            }
-        })
+    (1_400_000_000i64..1_700_000_000, 0u32..10_000_000, 0usize..8).prop_map(|(s, f, digits)| {
+        if digits == 0 {
+            js(&s.to_string())
+        } else {
+            let frac = format!("{f:07}");
+            js(&format!("{s}.{}", &frac[..digits]))
+        }
+    })
 }
 
 fn iso() -> impl Strategy<Value = String> {
-    (2015i32..2030, 1u32..13, 1u32..29, 0u32..24, 0u32..60, 0u32..60, 0u32..1000, any::<bool>())
+    (
+        2015i32..2030,
+        1u32..13,
+        1u32..29,
+        0u32..24,
+        0u32..60,
+        0u32..60,
+        0u32..1000,
+        any::<bool>(),
+    )
         .prop_map(|(y, mo, d, h, mi, s, ms, with_ms)| {
             if with_ms {
-                js(&format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"))
+                js(&format!(
+                    "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z"
+                ))
             } else {
                 js(&format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
             }
@@ -87,10 +102,23 @@ fn order() -> impl Strategy<Value = Vec<Index>> {
 }
 
 fn option() -> impl Strategy<Value = String> {
-    (maybe(text()), maybe(boolean()), maybe(boolean()), maybe(int()), maybe(iso()), order())
+    (
+        maybe(text()),
+        maybe(boolean()),
+        maybe(boolean()),
+        maybe(int()),
+        maybe(iso()),
+        order(),
+    )
         .prop_map(|(id, checked, correct, submitted, at, ord)| {
             object(
-                vec![("id", id), ("checked", checked), ("correct", correct), ("submitted", submitted), ("at", at)],
+                vec![
+                    ("id", id),
+                    ("checked", checked),
+                    ("correct", correct),
+                    ("submitted", submitted),
+                    ("at", at),
+                ],
                 &ord,
             )
         })
@@ -153,38 +181,56 @@ fn event() -> impl Strategy<Value = String> {
         maybe(text()),
         maybe(int()),
         maybe(counts()),
-        maybe(proptest::collection::vec(question(), 0..7).prop_map(|v| format!("[{}]", v.join(",")))),
+        maybe(
+            proptest::collection::vec(question(), 0..7).prop_map(|v| format!("[{}]", v.join(","))),
+        ),
         order(),
     )
         .prop_map(|(id, attempt, counts, questions, ord)| {
-            object(vec![("id", id), ("attempt", attempt), ("counts", counts), ("questions", questions)], &ord)
+            object(
+                vec![
+                    ("id", id),
+                    ("attempt", attempt),
+                    ("counts", counts),
+                    ("questions", questions),
+                ],
+                &ord,
+            )
         });
     (
         text(),
         (maybe(epoch()), maybe(epoch()), maybe(iso())),
         (maybe(text()), maybe(text()), maybe(text())),
-        maybe(prop_oneof![Just("\"true\"".to_owned()), Just("\"false\"".to_owned())]),
-        maybe(prop_oneof![Just("\"1.0\"".to_owned()), Just("\"3.5\"".to_owned())]),
+        maybe(prop_oneof![
+            Just("\"true\"".to_owned()),
+            Just("\"false\"".to_owned())
+        ]),
+        maybe(prop_oneof![
+            Just("\"1.0\"".to_owned()),
+            Just("\"3.5\"".to_owned())
+        ]),
         maybe(sequences),
         order(),
     )
-        .prop_map(|(keen_id, (ts, created, started), (base, user, name), cert, max, seq, ord)| {
-            object(
-                vec![
-                    ("keen_id", Some(keen_id)),
-                    ("keen_timestamp", ts),
-                    ("keen_created_at", created),
-                    ("started_at", started),
-                    ("base_exam_id", base),
-                    ("user_exam_id", user),
-                    ("exam_name", name),
-                    ("certification", cert),
-                    ("max_attempts", max),
-                    ("sequences", seq),
-                ],
-                &ord,
-            )
-        })
+        .prop_map(
+            |(keen_id, (ts, created, started), (base, user, name), cert, max, seq, ord)| {
+                object(
+                    vec![
+                        ("keen_id", Some(keen_id)),
+                        ("keen_timestamp", ts),
+                        ("keen_created_at", created),
+                        ("started_at", started),
+                        ("base_exam_id", base),
+                        ("user_exam_id", user),
+                        ("exam_name", name),
+                        ("certification", cert),
+                        ("max_attempts", max),
+                        ("sequences", seq),
+                    ],
+                    &ord,
+                )
+            },
+        )
 }
 
 const REAL: &str = include_str!("../../testdata/real-first-five.ndjson");
@@ -209,7 +255,12 @@ fn flatten_balanced(payloads: &[Vec<u8>]) -> assessment_flatten::Flattened {
         common::V::I(i) => *i,
         _ => -1,
     });
-    assert_eq!(seen, (0..payloads.len() as i64).map(common::V::I).collect::<Vec<_>>());
+    assert_eq!(
+        seen,
+        (0..payloads.len() as i64)
+            .map(common::V::I)
+            .collect::<Vec<_>>()
+    );
     out
 }
 

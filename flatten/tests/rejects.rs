@@ -1,6 +1,8 @@
 //! Bad input becomes exactly one `rejects` row with a clear error; good input next to it is
 //! unaffected.
 
+#![allow(clippy::unwrap_used, clippy::needless_range_loop)]
+
 mod common;
 
 use arrow_array::cast::AsArray;
@@ -70,13 +72,24 @@ fn wrong_type_deep_inside_names_the_path() {
     let v = with(|v| v["sequences"]["questions"][2]["options"][1]["checked"] = "yes".into());
     let (kind, path, err) = reject(&v);
     assert_eq!(kind, "wrong_type");
-    assert_eq!(path, V::S("sequences.questions[2].options[1].checked".into()));
-    assert_eq!(err, "sequences.questions[2].options[1].checked: expected bool, found string");
+    assert_eq!(
+        path,
+        V::S("sequences.questions[2].options[1].checked".into())
+    );
+    assert_eq!(
+        err,
+        "sequences.questions[2].options[1].checked: expected bool, found string"
+    );
 }
 
 #[test]
 fn malformed_json_and_trailing_garbage() {
-    for bad in [&b"{not json"[..], b"{\"keen_id\":\"x\"", b"{\"keen_id\":\"x\"} trailing", b"{} {}"] {
+    for bad in [
+        &b"{not json"[..],
+        b"{\"keen_id\":\"x\"",
+        b"{\"keen_id\":\"x\"} trailing",
+        b"{} {}",
+    ] {
         let (kind, path, err) = reject(bad);
         assert_eq!(kind, "malformed_json", "{}", String::from_utf8_lossy(bad));
         assert_eq!(path, V::Null);
@@ -86,7 +99,13 @@ fn malformed_json_and_trailing_garbage() {
 
 #[test]
 fn non_object_top_level() {
-    for (bad, found) in [(&b"[1,2]"[..], "array"), (b"42", "number"), (b"\"s\"", "string"), (b"null", "null"), (b"true", "bool")] {
+    for (bad, found) in [
+        (&b"[1,2]"[..], "array"),
+        (b"42", "number"),
+        (b"\"s\"", "string"),
+        (b"null", "null"),
+        (b"true", "bool"),
+    ] {
         let (kind, _, err) = reject(bad);
         assert_eq!(kind, "not_an_object");
         assert_eq!(err, format!("$: expected object, found {found}"));
@@ -114,7 +133,10 @@ fn missing_or_null_keen_id() {
     let (kind, path, _) = reject(&with(|v| {
         v.as_object_mut().unwrap().remove("keen_id");
     }));
-    assert_eq!((kind.as_str(), path), ("missing_field", V::S("keen_id".into())));
+    assert_eq!(
+        (kind.as_str(), path),
+        ("missing_field", V::S("keen_id".into()))
+    );
     let (kind, _, _) = reject(&with(|v| v["keen_id"] = serde_json::Value::Null));
     assert_eq!(kind, "missing_field");
     let (kind, _, err) = reject(&with(|v| v["keen_id"] = 5.into()));
@@ -130,7 +152,9 @@ fn unconvertible_values_are_invalid_value() {
     assert!(err.contains("\"yesterday\""), "{err}");
     let (kind, _, _) = reject(&with(|v| v["certification"] = "maybe".into()));
     assert_eq!(kind, "invalid_value");
-    let (kind, path, _) = reject(&with(|v| v["sequences"]["questions"][0]["options"][0]["at"] = "noon".into()));
+    let (kind, path, _) = reject(&with(|v| {
+        v["sequences"]["questions"][0]["options"][0]["at"] = "noon".into()
+    }));
     assert_eq!(kind, "invalid_value");
     assert_eq!(path, V::S("sequences.questions[0].options[0].at".into()));
     let (kind, _, _) = reject(&with(|v| v["sequences"]["attempt"] = 1.5.into()));
@@ -139,7 +163,9 @@ fn unconvertible_values_are_invalid_value() {
 
 #[test]
 fn wrong_container_types() {
-    let (kind, path, err) = reject(&with(|v| v["sequences"]["questions"] = serde_json::json!({})));
+    let (kind, path, err) = reject(&with(|v| {
+        v["sequences"]["questions"] = serde_json::json!({})
+    }));
     assert_eq!(kind, "wrong_type");
     assert_eq!(path, V::S("sequences.questions".into()));
     assert_eq!(err, "sequences.questions: expected array, found object");
@@ -152,12 +178,19 @@ fn wrong_container_types() {
 fn duplicate_known_field() {
     let dup = good().replacen("{", "{\"exam_name\":\"first\",", 1);
     let (kind, path, _) = reject(dup.as_bytes());
-    assert_eq!((kind.as_str(), path), ("duplicate_field", V::S("exam_name".into())));
+    assert_eq!(
+        (kind.as_str(), path),
+        ("duplicate_field", V::S("exam_name".into()))
+    );
 }
 
 #[test]
 fn too_deep_and_too_large() {
-    let deep = format!("{{\"keen_id\":\"k\",\"x\":{}{}}}", "[".repeat(100), "]".repeat(100));
+    let deep = format!(
+        "{{\"keen_id\":\"k\",\"x\":{}{}}}",
+        "[".repeat(100),
+        "]".repeat(100)
+    );
     let (kind, _, _) = reject(deep.as_bytes());
     assert_eq!(kind, "too_deep");
     let config = FlattenConfig {
@@ -181,7 +214,8 @@ fn nulls_missing_fields_empty_arrays_and_unknown_fields() {
         r#"{"keen_id":"e","sequences":{"counts":{"correct":3,"bonus":1},"questions":[{"options":[{"id":"o","future":true}]}]}}"#,
     ];
     for (i, e) in events.iter().enumerate() {
-        f.push(&Message::new("t", 0, i as i64, e.as_bytes())).unwrap();
+        f.push(&Message::new("t", 0, i as i64, e.as_bytes()))
+            .unwrap();
     }
     let out = f.flush().unwrap();
     assert_eq!(out.stats.accepted, 5);
@@ -189,19 +223,27 @@ fn nulls_missing_fields_empty_arrays_and_unknown_fields() {
     let a = out.batch(Table::Assessments);
     assert_eq!(column(a, "exam_name"), vec![V::Null; 5]);
     assert_eq!(column(a, "certification")[1], V::B(true));
-    assert_eq!(column(a, "question_count"), [0, 0, 0, 2, 1].map(V::I).to_vec());
+    assert_eq!(
+        column(a, "question_count"),
+        [0, 0, 0, 2, 1].map(V::I).to_vec()
+    );
     assert_eq!(column(a, "correct")[4], V::I(3));
     assert_eq!(column(a, "correct")[3], V::Null);
     let seq = a.column_by_name("sequences").unwrap().as_struct();
     assert_eq!(
-        (0..5).map(|i| arrow_array::Array::is_valid(seq, i)).collect::<Vec<_>>(),
+        (0..5)
+            .map(|i| arrow_array::Array::is_valid(seq, i))
+            .collect::<Vec<_>>(),
         [false, false, true, true, true]
     );
     let ql = seq.column_by_name("questions").unwrap().as_list::<i32>();
     assert!(arrow_array::Array::is_valid(ql, 2) && ql.value(2).is_empty());
     let q = out.batch(Table::Questions);
     assert_eq!(column(q, "option_count"), [0, 0, 1].map(V::I).to_vec());
-    assert_eq!(column(q, "question_id"), vec![V::Null, V::S("q".into()), V::Null]);
+    assert_eq!(
+        column(q, "question_id"),
+        vec![V::Null, V::S("q".into()), V::Null]
+    );
     let o = out.batch(Table::Options);
     assert_eq!(column(o, "option_id"), vec![V::S("o".into())]);
     assert_eq!(column(o, "keen_id"), vec![V::S("e".into())]);
@@ -215,7 +257,10 @@ fn escapes_are_decoded() {
     let out = f.flush().unwrap();
     let a = out.batch(Table::Assessments);
     assert_eq!(column(a, "keen_id"), vec![V::S("k\"1é".into())]);
-    assert_eq!(column(a, "exam_name"), vec![V::S("Learning \\ Git 😀".into())]);
+    assert_eq!(
+        column(a, "exam_name"),
+        vec![V::S("Learning \\ Git 😀".into())]
+    );
 }
 
 #[test]
@@ -223,14 +268,19 @@ fn buffers_are_reused_across_flushes() {
     let mut f = Flattener::new(FlattenConfig::default());
     for round in 0..3 {
         for i in 0..10 {
-            f.push(&Message::new("t", 1, round * 10 + i, good().as_bytes())).unwrap();
+            f.push(&Message::new("t", 1, round * 10 + i, good().as_bytes()))
+                .unwrap();
         }
-        f.push(&Message::new("t", 1, round * 10 + 10, b"oops")).unwrap();
+        f.push(&Message::new("t", 1, round * 10 + 10, b"oops"))
+            .unwrap();
         let out = f.flush().unwrap();
         assert_eq!(out.batch(Table::Assessments).num_rows(), 10);
         assert_eq!(out.batch(Table::Rejects).num_rows(), 1);
         assert_eq!(out.batch(Table::Raw).num_rows(), 11);
-        assert_eq!(column(out.batch(Table::Raw), "_offset")[0], V::I(round * 10));
+        assert_eq!(
+            column(out.batch(Table::Raw), "_offset")[0],
+            V::I(round * 10)
+        );
         assert!(f.is_empty());
     }
 }

@@ -35,9 +35,11 @@ impl Compression {
     pub(crate) fn to_parquet(self) -> Result<PqCompression, ConfigError> {
         Ok(match self {
             Compression::Zstd(level) => {
-                PqCompression::ZSTD(ZstdLevel::try_new(level).map_err(|e| ConfigError::Invalid {
-                    field: "parquet.compression",
-                    reason: e.to_string(),
+                PqCompression::ZSTD(ZstdLevel::try_new(level).map_err(|e| {
+                    ConfigError::Invalid {
+                        field: "parquet.compression",
+                        reason: e.to_string(),
+                    }
                 })?)
             }
             Compression::Snappy => PqCompression::SNAPPY,
@@ -294,7 +296,10 @@ impl SinkConfig {
                 return invalid("date_partitioning", "table and column must be non-empty");
             }
             if p.key.is_empty() || p.key.contains(['/', '=', '+']) {
-                return invalid("date_partitioning.key", "must be non-empty without '/', '=', '+'");
+                return invalid(
+                    "date_partitioning.key",
+                    "must be non-empty without '/', '=', '+'",
+                );
             }
         }
         Ok(())
@@ -420,9 +425,18 @@ mod tests {
         let e = SinkConfig::builder()
             .with_compression(Compression::Zstd(99))
             .build()
-            .unwrap_err();
-        assert!(matches!(e, ConfigError::Invalid { field: "parquet.compression", .. }));
-        let e = SinkConfig::builder().with_row_group_rows(0).build().unwrap_err();
+            .expect_err("must fail");
+        assert!(matches!(
+            e,
+            ConfigError::Invalid {
+                field: "parquet.compression",
+                ..
+            }
+        ));
+        let e = SinkConfig::builder()
+            .with_row_group_rows(0)
+            .build()
+            .expect_err("must fail");
         assert!(e.to_string().contains("max_row_group_rows"), "{e}");
         let e = SinkConfig::builder()
             .with_rotation(RotationPolicy {
@@ -430,7 +444,7 @@ mod tests {
                 ..RotationPolicy::default()
             })
             .build()
-            .unwrap_err();
+            .expect_err("must fail");
         assert!(e.to_string().contains("max_age"), "{e}");
     }
 }

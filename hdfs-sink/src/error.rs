@@ -94,6 +94,16 @@ impl fmt::Display for BackendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             BackendErrorInner::Io(e) => write!(f, "{e}"),
+            // The NameNode's message carries the Java stack trace: show its first line only
+            // (`{:?}` keeps everything).
+            BackendErrorInner::Hdfs(HdfsError::RPCError(class, msg))
+            | BackendErrorInner::Hdfs(HdfsError::FatalRPCError(class, msg)) => {
+                write!(
+                    f,
+                    "{class}: {}",
+                    msg.lines().next().unwrap_or_default().trim()
+                )
+            }
             BackendErrorInner::Hdfs(e) => write!(f, "{e}"),
             BackendErrorInner::Timeout(d) => write!(f, "no answer within {d:?}"),
         }
@@ -141,7 +151,10 @@ pub(crate) enum Class {
 
 impl Class {
     pub(crate) fn retried(self) -> bool {
-        matches!(self, Class::Unreachable | Class::Transient | Class::SafeMode)
+        matches!(
+            self,
+            Class::Unreachable | Class::Transient | Class::SafeMode
+        )
     }
 }
 
@@ -437,7 +450,9 @@ pub enum Error {
 
     /// A new range starts after the next offset to land: offsets would be skipped. Record the
     /// gap with [`Warehouse::record_gap`](crate::Warehouse::record_gap) first if it is accepted.
-    #[error("range of {topic}/{partition} starts at {start} but the next offset to land is {expected}")]
+    #[error(
+        "range of {topic}/{partition} starts at {start} but the next offset to land is {expected}"
+    )]
     Gap {
         /// Kafka topic.
         topic: String,
@@ -499,7 +514,9 @@ pub enum Error {
     },
 
     /// An error while writing, committing or aborting a range, with the range's coordinates.
-    #[error("{topic}/{partition} range from offset {start}{}{}: {source}",
+    /// Its `Display` shows the coordinates only; the cause is its `source()` (print the chain,
+    /// e.g. with `anyhow`'s `{:#}`).
+    #[error("{topic}/{partition} range from offset {start}{}{}",
         end.map(|e| format!(" to {e}")).unwrap_or_default(),
         table.as_ref().map(|t| format!(" (table {t:?})")).unwrap_or_default())]
     Range {
@@ -617,26 +634,50 @@ mod tests {
             BackendError::from(HdfsError::RPCError(c.to_owned(), m.to_owned())).class()
         };
         assert_eq!(
-            e("org.apache.hadoop.security.AccessControlException", "Permission denied: user=x"),
+            e(
+                "org.apache.hadoop.security.AccessControlException",
+                "Permission denied: user=x"
+            ),
             Class::PermissionDenied
         );
         assert_eq!(
-            e("org.apache.hadoop.hdfs.server.namenode.SafeModeException", "Name node is in safe mode"),
+            e(
+                "org.apache.hadoop.hdfs.server.namenode.SafeModeException",
+                "Name node is in safe mode"
+            ),
             Class::SafeMode
         );
         assert_eq!(
-            e("org.apache.hadoop.ipc.RetriableException", "NameNode still not started"),
+            e(
+                "org.apache.hadoop.ipc.RetriableException",
+                "NameNode still not started"
+            ),
             Class::Transient
         );
         assert_eq!(
-            e("org.apache.hadoop.hdfs.protocol.DSQuotaExceededException", "quota"),
+            e(
+                "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException",
+                "quota"
+            ),
             Class::NoSpace
         );
         assert_eq!(
-            e("java.io.IOException", "File /x could only be written to 0 of the 1 minReplication nodes"),
+            e(
+                "java.io.IOException",
+                "File /x could only be written to 0 of the 1 minReplication nodes"
+            ),
             Class::NoSpace
         );
         assert_eq!(e("java.io.IOException", "boom"), Class::Other);
+        let shown = BackendError::from(HdfsError::RPCError(
+            "org.apache.hadoop.security.AccessControlException".to_owned(),
+            "Permission denied: user=nobody\n\tat org.apache.Foo(Foo.java:1)".to_owned(),
+        ))
+        .to_string();
+        assert_eq!(
+            shown,
+            "org.apache.hadoop.security.AccessControlException: Permission denied: user=nobody"
+        );
         let refused = BackendError::from(HdfsError::IOError(std::io::Error::from(
             std::io::ErrorKind::ConnectionRefused,
         )));
@@ -647,7 +688,10 @@ mod tests {
     #[test]
     fn classifies_io_errors() {
         let c = |k| BackendError::from(std::io::Error::from(k)).class();
-        assert_eq!(c(std::io::ErrorKind::PermissionDenied), Class::PermissionDenied);
+        assert_eq!(
+            c(std::io::ErrorKind::PermissionDenied),
+            Class::PermissionDenied
+        );
         assert_eq!(c(std::io::ErrorKind::StorageFull), Class::NoSpace);
         assert_eq!(c(std::io::ErrorKind::NotFound), Class::NotFound);
         assert_eq!(c(std::io::ErrorKind::Other), Class::Other);
@@ -673,7 +717,14 @@ mod tests {
         assert!(e.is_transient());
         assert_eq!(e.path(), Some("hdfs://nn:1/w"));
         let text = e.to_string();
-        assert!(text.contains("t/2 range from offset 10 to 20 (table \"raw\")"), "{text}");
-        assert!(std::mem::size_of::<Error>() <= 128, "{}", std::mem::size_of::<Error>());
+        assert!(
+            text.contains("t/2 range from offset 10 to 20 (table \"raw\")"),
+            "{text}"
+        );
+        assert!(
+            std::mem::size_of::<Error>() <= 128,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 }

@@ -156,7 +156,10 @@ mod tests {
         };
         let idx = check_schema("t", &p, &schema).expect("schema");
         let parts = split("t", &p, idx, &batch).expect("split");
-        let dirs: Vec<_> = parts.iter().map(|(d, b)| (d.as_str(), b.num_rows())).collect();
+        let dirs: Vec<_> = parts
+            .iter()
+            .map(|(d, b)| (d.as_str(), b.num_rows()))
+            .collect();
         assert_eq!(
             dirs,
             vec![

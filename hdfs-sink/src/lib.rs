@@ -87,7 +87,7 @@
 //! [hdfs-native]: https://docs.rs/hdfs-native
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(missing_docs, clippy::future_not_send)]
 
 mod config;
 mod error;

@@ -181,7 +181,10 @@ mod tests {
     #[test]
     fn stems_round_trip_and_sort() {
         let s = range_stem("assess.ments_v-1", 3, 5, 120);
-        assert_eq!(s, "assess.ments_v-1+3+00000000000000000005+00000000000000000120");
+        assert_eq!(
+            s,
+            "assess.ments_v-1+3+00000000000000000005+00000000000000000120"
+        );
         let (tp, r) = parse_range_stem(&s).expect("parse");
         assert_eq!(tp, TopicPartition::new("assess.ments_v-1", 3));
         assert_eq!(r, OffsetRange { start: 5, end: 120 });

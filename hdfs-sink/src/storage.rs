@@ -30,7 +30,6 @@ pub(crate) struct Entry {
     /// Path relative to the root.
     pub(crate) rel: String,
     pub(crate) is_dir: bool,
-    pub(crate) len: u64,
 }
 
 pub(crate) enum Backend {
@@ -86,6 +85,12 @@ impl Backend {
                 return Err(invalid("missing NameNode host"));
             }
             let root = path.trim_end_matches('/').to_owned();
+            if root.is_empty() {
+                // Recovery and verify walk every top-level directory of the root.
+                return Err(invalid(
+                    "the warehouse must be a directory below /, e.g. hdfs://nn:9000/warehouse",
+                ));
+            }
             if root.split('/').any(|c| c == "..") {
                 return Err(invalid("'..' is not allowed in the path"));
             }
@@ -94,7 +99,9 @@ impl Backend {
                 .with_url(authority.clone())
                 .with_config(config.hdfs_options.clone())
                 .build()
-                .map_err(|e| Error::from_backend(Op::Connect, url.to_owned(), 1, Duration::ZERO, e.into()))?;
+                .map_err(|e| {
+                    Error::from_backend(Op::Connect, url.to_owned(), 1, Duration::ZERO, e.into())
+                })?;
             let mut write_options = WriteOptions::default()
                 .permission(config.file_permission)
                 .overwrite(false)
@@ -115,11 +122,15 @@ impl Backend {
         } else {
             let path = if let Some(rest) = url.strip_prefix("file://") {
                 if !rest.starts_with('/') {
-                    return Err(invalid("file:// URLs must have an absolute path (file:///…)"));
+                    return Err(invalid(
+                        "file:// URLs must have an absolute path (file:///…)",
+                    ));
                 }
                 rest
             } else if url.contains("://") {
-                return Err(invalid("supported schemes are hdfs:// and file://, or a plain path"));
+                return Err(invalid(
+                    "supported schemes are hdfs:// and file://, or a plain path",
+                ));
             } else {
                 url
             };
@@ -127,6 +138,9 @@ impl Backend {
                 return Err(invalid("empty path"));
             }
             let root = std::path::absolute(path).map_err(|e| invalid(&e.to_string()))?;
+            if root.parent().is_none() {
+                return Err(invalid("the warehouse must be a directory below /"));
+            }
             Ok(Backend::Local {
                 root,
                 fsync: config.fsync,
@@ -148,10 +162,6 @@ impl Backend {
                 authority, root, ..
             } => format!("{authority}{}", self.hdfs_abs_with(root, rel)),
         }
-    }
-
-    pub(crate) fn is_hdfs(&self) -> bool {
-        matches!(self, Backend::Hdfs { .. })
     }
 
     fn local_abs(root: &Path, rel: &str) -> PathBuf {
@@ -239,7 +249,9 @@ impl Backend {
                         // Filesystem without hard links: check then rename (not race-free
                         // against another writer of the same range, which the protocol excludes).
                         if tokio::fs::try_exists(&b).await? {
-                            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists).into());
+                            return Err(
+                                std::io::Error::from(std::io::ErrorKind::AlreadyExists).into()
+                            );
                         }
                         tokio::fs::rename(&a, &b).await?;
                         Ok(())
@@ -311,7 +323,6 @@ impl Backend {
                         .map(|s| Entry {
                             rel: Self::hdfs_rel(root, &s.path),
                             is_dir: s.isdir,
-                            len: s.length as u64,
                         })
                         .collect()),
                     Err(hdfs_native::HdfsError::FileNotFound(_)) => Ok(Vec::new()),
@@ -364,9 +375,9 @@ impl Backend {
     /// Read a whole file.
     pub(crate) async fn read_all(&self, rel: &str) -> BResult<Bytes> {
         match self {
-            Backend::Local { root, .. } => {
-                Ok(Bytes::from(tokio::fs::read(Self::local_abs(root, rel)).await?))
-            }
+            Backend::Local { root, .. } => Ok(Bytes::from(
+                tokio::fs::read(Self::local_abs(root, rel)).await?,
+            )),
             Backend::Hdfs { client, root, .. } => {
                 let mut r = client.read(&self.hdfs_abs_with(root, rel)).await?;
                 let n = r.file_length();
@@ -445,7 +456,6 @@ fn list_local(root: &Path, rel: &str, recursive: bool) -> BResult<Vec<Entry>> {
             out.push(Entry {
                 rel: child,
                 is_dir: meta.is_dir(),
-                len: meta.len(),
             });
         }
     }
@@ -608,13 +618,15 @@ mod tests {
     fn parses_urls() {
         let c = SinkConfig::default();
         let b = Backend::from_url("/tmp/x/", &c).expect("local");
-        assert!(!b.is_hdfs());
+        assert!(matches!(b, Backend::Local { .. }));
         assert_eq!(b.display("a/b"), "/tmp/x/a/b");
         let b = Backend::from_url("file:///tmp/y", &c).expect("file url");
         assert_eq!(b.display(""), "/tmp/y");
         assert!(Backend::from_url("file://rel", &c).is_err());
         assert!(Backend::from_url("s3://bucket/x", &c).is_err());
         assert!(Backend::from_url("hdfs:///x", &c).is_err());
+        assert!(Backend::from_url("hdfs://nn:9000/", &c).is_err());
+        assert!(Backend::from_url("/", &c).is_err());
     }
 
     #[tokio::test]
@@ -639,7 +651,10 @@ mod tests {
             async { Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into()) }
         })
         .await;
-        assert!(matches!(r, Err(Error::Unreachable { attempts: 3, .. })), "{r:?}");
+        assert!(
+            matches!(r, Err(Error::Unreachable { attempts: 3, .. })),
+            "{r:?}"
+        );
         assert_eq!(calls, 3);
         let r = with_retry(&policy, Op::Create, "/p", |n| async move {
             if n < 2 {

@@ -68,6 +68,19 @@ impl VerifyOptions {
         self
     }
 
+    /// Tolerate data files without a marker (see
+    /// [`allow_uncommitted_files`](Self::allow_uncommitted_files)).
+    pub fn with_allow_uncommitted_files(mut self, allow: bool) -> Self {
+        self.allow_uncommitted_files = allow;
+        self
+    }
+
+    /// Footers read concurrently.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
     /// Expect a partition's first committed offset.
     pub fn with_start_offset(mut self, topic: &str, partition: i32, offset: i64) -> Self {
         self.start_offsets
@@ -179,13 +192,18 @@ impl fmt::Display for Violation {
             Violation::Overlap { tp, first, second } => {
                 write!(f, "overlap: {tp} ranges {first} and {second} share offsets")
             }
-            Violation::CorruptMarker { path, reason } => write!(f, "corrupt marker {path}: {reason}"),
+            Violation::CorruptMarker { path, reason } => {
+                write!(f, "corrupt marker {path}: {reason}")
+            }
             Violation::MissingFile {
                 tp,
                 range,
                 table,
                 path,
-            } => write!(f, "missing file: {tp} {range} table {table}: {path} does not exist"),
+            } => write!(
+                f,
+                "missing file: {tp} {range} table {table}: {path} does not exist"
+            ),
             Violation::UnreadableFile { path, reason } => {
                 write!(f, "unreadable file {path}: {reason}")
             }
@@ -345,7 +363,13 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
     for r in &refs {
         match inner.load_marker(r).await {
             Ok(m) => markers.push(m),
-            Err(e @ (Error::CorruptMarker { .. } | Error::NotFound { .. })) => {
+            Err(Error::CorruptMarker { reason, .. }) => {
+                report.violations.push(Violation::CorruptMarker {
+                    path: r.rel.clone(),
+                    reason,
+                });
+            }
+            Err(e @ Error::NotFound { .. }) => {
                 report.violations.push(Violation::CorruptMarker {
                     path: r.rel.clone(),
                     reason: e.to_string(),
@@ -446,7 +470,13 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
                     });
                 }
                 listed.insert(file.path.clone());
-                to_check.push((tp.clone(), range, table.clone(), file.path.clone(), file.rows));
+                to_check.push((
+                    tp.clone(),
+                    range,
+                    table.clone(),
+                    file.path.clone(),
+                    file.rows,
+                ));
             }
         }
         for rule in &options.balances {
@@ -541,7 +571,9 @@ async fn footer_rows(warehouse: &Warehouse, rel: &str) -> std::result::Result<Op
     let tail = FooterTail::try_from(&tail[..]).map_err(|e| e.to_string())?;
     let meta_len = tail.metadata_length() as u64;
     if meta_len + 8 > len {
-        return Err(format!("footer length {meta_len} exceeds the file size {len}"));
+        return Err(format!(
+            "footer length {meta_len} exceeds the file size {len}"
+        ));
     }
     let meta = with_retry(retry, Op::Read, &display, |_| {
         inner

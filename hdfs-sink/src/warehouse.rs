@@ -95,6 +95,39 @@ impl Warehouse {
     /// [`Error::Unreachable`] if the NameNode cannot be reached (after retries),
     /// [`Error::PermissionDenied`] if the root cannot be created or written.
     pub async fn open(url: &str, config: SinkConfig) -> Result<Warehouse> {
+        let wh = Self::connect(url, config)?;
+        for dir in [COMMITS_DIR, GAPS_DIR, TMP_DIR] {
+            wh.inner.mkdirs(dir).await?;
+        }
+        info!(url = %wh.inner.url, "warehouse opened");
+        Ok(wh)
+    }
+
+    /// Open an existing warehouse without creating anything (for read-only use such as
+    /// [`verify`](crate::verify)). Fails with [`Error::NotFound`] if `<root>/_commits` does not
+    /// exist.
+    pub async fn open_existing(url: &str, config: SinkConfig) -> Result<Warehouse> {
+        let wh = Self::connect(url, config)?;
+        let display = wh.inner.backend.display(COMMITS_DIR);
+        let found = with_retry(&wh.inner.config.retry, Op::Stat, &display, |_| {
+            wh.inner.backend.len(COMMITS_DIR)
+        })
+        .await?;
+        if found.is_none() {
+            return Err(Error::NotFound {
+                op: Op::Stat,
+                path: display,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not a warehouse (no _commits directory)",
+                )
+                .into(),
+            });
+        }
+        Ok(wh)
+    }
+
+    fn connect(url: &str, config: SinkConfig) -> Result<Warehouse> {
         config.validate()?;
         let props = config.parquet.writer_properties()?;
         let backend = Backend::from_url(url, &config)?;
@@ -105,10 +138,6 @@ impl Warehouse {
             props,
             state: Mutex::new(State::default()),
         });
-        for dir in [COMMITS_DIR, GAPS_DIR, TMP_DIR] {
-            inner.mkdirs(dir).await?;
-        }
-        info!(url = %inner.url, "warehouse opened");
         Ok(Warehouse { inner })
     }
 
@@ -144,12 +173,18 @@ impl Warehouse {
     /// uncommitted data files of other partitions, possibly owned by another live process, are
     /// left alone. Fails with [`Error::RangeInProgress`] if this `Warehouse` has a range of one
     /// of them open.
-    pub async fn recover_partitions(&self, partitions: &[TopicPartition]) -> Result<RecoveryReport> {
+    pub async fn recover_partitions(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<RecoveryReport> {
         let scope: HashSet<TopicPartition> = partitions.iter().cloned().collect();
         self.recover_scope(Some(scope)).await
     }
 
-    async fn recover_scope(&self, scope: Option<HashSet<TopicPartition>>) -> Result<RecoveryReport> {
+    async fn recover_scope(
+        &self,
+        scope: Option<HashSet<TopicPartition>>,
+    ) -> Result<RecoveryReport> {
         let in_scope = |tp: &TopicPartition| scope.as_ref().is_none_or(|s| s.contains(tp));
         {
             let st = self.inner.lock();
@@ -163,13 +198,15 @@ impl Warehouse {
         let started = Instant::now();
         let mut report = RecoveryReport::default();
         let markers = self.inner.list_markers().await?;
-        let committed: HashSet<(TopicPartition, OffsetRange)> = markers
-            .iter()
-            .map(|m| (m.tp.clone(), m.range))
-            .collect();
+        let committed: HashSet<(TopicPartition, OffsetRange)> =
+            markers.iter().map(|m| (m.tp.clone(), m.range)).collect();
         for m in &markers {
             if in_scope(&m.tp) {
-                report.committed.entry(m.tp.clone()).or_default().push(m.range);
+                report
+                    .committed
+                    .entry(m.tp.clone())
+                    .or_default()
+                    .push(m.range);
             }
         }
         for (tp, r) in self.inner.list_gaps().await? {
@@ -354,7 +391,12 @@ impl Warehouse {
             reason: e.to_string(),
         })?;
         let stem = range_stem(topic, partition, from, to);
-        let tmp = format!("{TMP_DIR}/{stem}+gap{}", std::process::id());
+        // Named like a range's temp directory so that scoped recovery finds it.
+        let tmp = format!(
+            "{TMP_DIR}/{topic}+{partition}+{from:020}+gap-{:x}-{:x}",
+            std::process::id(),
+            now_ms()
+        );
         let dst = format!("{GAPS_DIR}/{stem}");
         self.inner.write_small_file(&tmp, Bytes::from(body)).await?;
         match self.inner.rename(&tmp, &dst).await {
@@ -426,9 +468,12 @@ impl Warehouse {
     /// operations (e.g. provoking permission errors).
     pub async fn set_permission(&self, rel: &str, mode: u32) -> Result<()> {
         let display = self.inner.backend.display(rel);
-        with_retry(&self.inner.config.retry, Op::SetPermission, &display, |_| {
-            self.inner.backend.set_permission(rel, mode)
-        })
+        with_retry(
+            &self.inner.config.retry,
+            Op::SetPermission,
+            &display,
+            |_| self.inner.backend.set_permission(rel, mode),
+        )
         .await
     }
 }
@@ -446,7 +491,11 @@ impl Inner {
         .await
     }
 
-    pub(crate) async fn list(&self, rel: &str, recursive: bool) -> Result<Vec<crate::storage::Entry>> {
+    pub(crate) async fn list(
+        &self,
+        rel: &str,
+        recursive: bool,
+    ) -> Result<Vec<crate::storage::Entry>> {
         let display = self.backend.display(rel);
         with_retry(&self.config.retry, Op::List, &display, |_| {
             self.backend.list(rel, recursive)
@@ -493,20 +542,25 @@ impl Inner {
             self.backend.display(from),
             self.backend.display(to)
         );
-        with_retry(&self.config.retry, Op::Rename, &display, |attempt| async move {
-            match self.backend.rename_noreplace(from, to).await {
-                Err(e) if attempt > 1 && e.is_not_found() => {
-                    if self.backend.len(to).await?.is_some()
-                        && self.backend.len(from).await?.is_none()
-                    {
-                        Ok(())
-                    } else {
-                        Err(e)
+        with_retry(
+            &self.config.retry,
+            Op::Rename,
+            &display,
+            |attempt| async move {
+                match self.backend.rename_noreplace(from, to).await {
+                    Err(e) if attempt > 1 && e.is_not_found() => {
+                        if self.backend.len(to).await?.is_some()
+                            && self.backend.len(from).await?.is_none()
+                        {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
                     }
+                    r => r,
                 }
-                r => r,
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -550,8 +604,14 @@ impl Inner {
                 continue;
             }
             match parse_range_stem(names::file_name(&e.rel)) {
-                Some((tp, range)) => out.push(MarkerRef { rel: e.rel, tp, range }),
-                None => warn!(path = %self.backend.display(&e.rel), "ignoring unknown entry in _commits"),
+                Some((tp, range)) => out.push(MarkerRef {
+                    rel: e.rel,
+                    tp,
+                    range,
+                }),
+                None => {
+                    warn!(path = %self.backend.display(&e.rel), "ignoring unknown entry in _commits")
+                }
             }
         }
         out.sort_by(|a, b| (&a.tp, a.range).cmp(&(&b.tp, b.range)));

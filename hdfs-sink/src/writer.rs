@@ -43,7 +43,11 @@ pub(crate) struct TableSlot {
 }
 
 impl TableSlot {
-    pub(crate) fn new(name: &str, schema: SchemaRef, part: Option<(DatePartitioning, usize)>) -> Self {
+    pub(crate) fn new(
+        name: &str,
+        schema: SchemaRef,
+        part: Option<(DatePartitioning, usize)>,
+    ) -> Self {
         Self {
             name: name.to_owned(),
             schema,
@@ -132,7 +136,12 @@ impl std::fmt::Debug for RangeWriter {
 static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl RangeWriter {
-    pub(crate) fn new(inner: Arc<Inner>, tp: TopicPartition, start: i64, tables: Vec<TableSlot>) -> Self {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        tp: TopicPartition,
+        start: i64,
+        tables: Vec<TableSlot>,
+    ) -> Self {
         let nonce = format!(
             "{:x}-{:x}-{}",
             std::process::id(),
@@ -259,7 +268,13 @@ impl RangeWriter {
                 continue;
             };
             if let Err(e) = f.writer.write(&piece).await {
-                return Err(file_error(&self.inner, &f.tmp_rel, &f.error_slot, Op::Write, e));
+                return Err(file_error(
+                    &self.inner,
+                    &f.tmp_rel,
+                    &f.error_slot,
+                    Op::Write,
+                    e,
+                ));
             }
             f.rows += piece.num_rows() as u64;
             t.rows += piece.num_rows() as u64;
@@ -372,27 +387,40 @@ impl RangeWriter {
             ("hdfs_sink.end_offset", end.to_string()),
         ];
 
-        // 1. Close every file: after this the bytes are complete on the storage.
-        let mut closed: Vec<(usize, String, String, u64, u64)> = Vec::new(); // table, dir, tmp, rows, bytes
+        // 1. Close every file, concurrently (on HDFS each `complete` may wait for the
+        //    DataNodes' block report): after this the bytes are complete on the storage.
+        let mut jobs = Vec::new();
         for (ti, t) in self.tables.iter_mut().enumerate() {
+            let name = t.name.clone();
             for f in t.files.values_mut() {
                 for (k, v) in &kv {
                     f.writer
                         .append_key_value_metadata(KeyValue::new((*k).to_owned(), v.clone()));
                 }
-                if let Err(e) = f.writer.finish().await {
-                    let err = file_error(&inner, &f.tmp_rel, &f.error_slot, Op::Close, e);
-                    return Err((Some(t.name.clone()), err));
-                }
-                failpoint::hit("commit.after_close");
-                closed.push((
-                    ti,
-                    f.dir.clone(),
-                    f.tmp_rel.clone(),
-                    f.rows,
-                    f.writer.bytes_written() as u64,
-                ));
+                let name = name.clone();
+                jobs.push(async move {
+                    let r = f.writer.finish().await;
+                    if r.is_ok() {
+                        failpoint::hit("commit.after_close");
+                    }
+                    (ti, name, f, r)
+                });
             }
+        }
+        // table, dir, tmp, rows, bytes
+        let mut closed: Vec<(usize, String, String, u64, u64)> = Vec::new();
+        for (ti, name, f, r) in futures::future::join_all(jobs).await {
+            if let Err(e) = r {
+                let err = file_error(&inner, &f.tmp_rel, &f.error_slot, Op::Close, e);
+                return Err((Some(name), err));
+            }
+            closed.push((
+                ti,
+                f.dir.clone(),
+                f.tmp_rel.clone(),
+                f.rows,
+                f.writer.bytes_written() as u64,
+            ));
         }
 
         // 2. Rename each into place.
@@ -492,7 +520,10 @@ impl RangeWriter {
         failpoint::hit("commit.after_marker");
         Ok(CommitInfo {
             topic_partition: self.tp.clone(),
-            range: OffsetRange { start: self.start, end },
+            range: OffsetRange {
+                start: self.start,
+                end,
+            },
             tables,
             marker: marker_rel,
             bytes: total_bytes,
@@ -570,5 +601,26 @@ impl RotationPolicy {
     /// rotation.
     pub fn time_until_due(&self, writer: &RangeWriter) -> Duration {
         self.max_age.saturating_sub(writer.age())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[allow(dead_code)]
+    async fn futures_are_send(w: crate::Warehouse, mut r: RangeWriter, b: RecordBatch) {
+        let f = r.write("t", &b);
+        assert_send(&f);
+        drop(f);
+        let f = r.commit(1);
+        assert_send(&f);
+        let f = w.recover();
+        assert_send(&f);
+        let o = crate::verify::VerifyOptions::default();
+        let f = crate::verify(&w, &o);
+        assert_send(&f);
     }
 }

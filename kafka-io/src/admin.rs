@@ -104,32 +104,28 @@ impl Admin {
         for (k, v) in &spec.configs {
             new = new.set(k, v);
         }
-        let results = block_on(self.client.create_topics([&new], &self.options())).map_err(
-            |e| Error::Admin {
+        let results =
+            block_on(self.client.create_topics([&new], &self.options())).map_err(|e| {
+                Error::Admin {
+                    operation: "create topic",
+                    topic: spec.name.clone(),
+                    cause: e.into(),
+                }
+            })?;
+        match results.into_iter().next() {
+            Some(Ok(_)) | None => {
+                tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic");
+                Ok(CreateOutcome::Created)
+            }
+            Some(Err((_, RDKafkaErrorCode::TopicAlreadyExists))) => {
+                Ok(CreateOutcome::AlreadyExists)
+            }
+            Some(Err((_, code))) => Err(Error::Admin {
                 operation: "create topic",
                 topic: spec.name.clone(),
-                source: e.into(),
-            },
-        )?;
-        for r in results {
-            match r {
-                Ok(_) => {
-                    tracing::info!(topic = %spec.name, partitions = spec.partitions, "created topic");
-                    return Ok(CreateOutcome::Created);
-                }
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
-                    return Ok(CreateOutcome::AlreadyExists);
-                }
-                Err((_, code)) => {
-                    return Err(Error::Admin {
-                        operation: "create topic",
-                        topic: spec.name.clone(),
-                        source: code.into(),
-                    });
-                }
-            }
+                cause: code.into(),
+            }),
         }
-        Ok(CreateOutcome::Created)
     }
 
     /// Creates the topic if it does not exist, then waits (up to the request timeout) until
@@ -144,7 +140,9 @@ impl Admin {
         loop {
             match self.describe(&spec.name) {
                 Ok(d) if d.partitions.iter().all(|p| p.leader >= 0) => return Ok((outcome, d)),
-                Ok(_) | Err(Error::TopicNotFound { .. }) if Instant::now() < deadline => {
+                Ok(_) | Err(Error::TopicNotFound { .. } | Error::Consume { .. })
+                    if Instant::now() < deadline =>
+                {
                     std::thread::sleep(Duration::from_millis(100));
                 }
                 Ok(d) => return Ok((outcome, d)),
@@ -178,13 +176,14 @@ impl Admin {
 
     /// Deletes a topic. Deleting a missing topic is [`Error::TopicNotFound`].
     pub fn delete_topic(&self, topic: &str) -> Result<()> {
-        let results = block_on(self.client.delete_topics(&[topic], &self.options())).map_err(
-            |e| Error::Admin {
-                operation: "delete topic",
-                topic: topic.to_owned(),
-                source: e.into(),
-            },
-        )?;
+        let results =
+            block_on(self.client.delete_topics(&[topic], &self.options())).map_err(|e| {
+                Error::Admin {
+                    operation: "delete topic",
+                    topic: topic.to_owned(),
+                    cause: e.into(),
+                }
+            })?;
         for r in results {
             match r {
                 Ok(_) => {}
@@ -197,7 +196,7 @@ impl Admin {
                     return Err(Error::Admin {
                         operation: "delete topic",
                         topic: topic.to_owned(),
-                        source: code.into(),
+                        cause: code.into(),
                     });
                 }
             }
@@ -215,7 +214,7 @@ impl Admin {
             Error::Admin {
                 operation: "delete records",
                 topic: topic.to_owned(),
-                source: e.into(),
+                cause: e.into(),
             }
         })?;
         let Some(el) = res.find_partition(topic, partition) else {
@@ -227,7 +226,7 @@ impl Admin {
         el.error().map_err(|e| Error::Admin {
             operation: "delete records",
             topic: topic.to_owned(),
-            source: e.into(),
+            cause: e.into(),
         })?;
         Ok(el.offset().to_raw().unwrap_or(before_offset))
     }

@@ -119,7 +119,9 @@ impl BoundedConsumer {
             );
         }
         let resolved = match &start {
-            StartPosition::Timestamp(ts) => Some(offsets_for_time(&consumer, topic, &wm, *ts, timeout)?),
+            StartPosition::Timestamp(ts) => {
+                Some(offsets_for_time(&consumer, topic, &wm, *ts, timeout)?)
+            }
             _ => None,
         };
         let requested = requested_offsets(topic, &start, &wm, resolved.as_ref())?;
@@ -153,7 +155,7 @@ impl BoundedConsumer {
             consumer.assign(&tpl).map_err(|e| Error::Consume {
                 topic: topic.to_owned(),
                 partition: None,
-                source: e.into(),
+                cause: e.into(),
             })?;
         }
         Ok(BoundedConsumer {
@@ -173,13 +175,13 @@ impl BoundedConsumer {
         &self.report.ranges
     }
 
-    /// The next offset to read in each planned partition (the range end once finished):
-    /// after the last batch, this is where a later read resumes.
+    /// The next offset to read in each planned partition: after the last batch, this is
+    /// where a later read resumes without gap or overlap. It is the range end, or less when
+    /// the range ended early: with [`crate::Isolation::ReadCommitted`] a partition whose
+    /// tail is an open transaction ends at its last stable offset, and one whose tail is
+    /// transaction markers ends after its last message.
     pub fn positions(&self) -> BTreeMap<i32, i64> {
-        self.parts
-            .iter()
-            .map(|(p, s)| (*p, if s.done { s.end.max(s.next) } else { s.next }))
-            .collect()
+        self.parts.iter().map(|(p, s)| (*p, s.next)).collect()
     }
 
     /// The counters so far (complete once [`BoundedConsumer::next_batch`] returned `None`).
@@ -245,17 +247,30 @@ impl BoundedConsumer {
                 }
                 Some(Err(KafkaError::PartitionEOF(p))) => {
                     self.last_progress = Instant::now();
-                    if let Some(st) = self.parts.get_mut(&p) {
-                        if !st.done {
-                            // EOF comes after every message below the current high watermark,
-                            // which is at least the snapshot end.
-                            finish_partition(st, &mut self.ready);
-                            self.pause(p);
+                    let position = self.consumer_position(p);
+                    if let Some(st) = self.parts.get_mut(&p)
+                        && !st.done
+                    {
+                        // EOF comes after every message below the readable end (the high
+                        // watermark, or the last stable offset under read_committed).
+                        if let Some(pos) = position {
+                            st.next = st.next.max(pos.min(st.end));
                         }
+                        finish_partition(st, &mut self.ready);
+                        self.pause(p);
                     }
                 }
                 Some(Err(e)) => return Err(self.consume_error(e)),
             }
+        }
+    }
+
+    fn consumer_position(&self, partition: i32) -> Option<i64> {
+        let tpl = self.consumer.position().ok()?;
+        let el = tpl.find_partition(&self.topic, partition)?;
+        match el.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => None,
         }
     }
 
@@ -283,10 +298,15 @@ impl BoundedConsumer {
             .iter()
             .find(|(_, s)| !s.done)
             .map(|(p, s)| (*p, s))
-            .ok_or_else(|| Error::client("bounded read", BrokerError {
-                code: None,
-                message: "stalled with every partition done".into(),
-            }))?;
+            .ok_or_else(|| {
+                Error::client(
+                    "bounded read",
+                    BrokerError {
+                        code: None,
+                        message: "stalled with every partition done".into(),
+                    },
+                )
+            })?;
         Err(Error::Stalled {
             topic: self.topic.to_string(),
             partition: p,
@@ -311,22 +331,21 @@ impl BoundedConsumer {
                 if let Ok((low, _)) =
                     self.consumer
                         .fetch_watermarks(&self.topic, *p, Duration::from_secs(10))
+                    && st.next < low
                 {
-                    if st.next < low {
-                        return Error::RetentionGap {
-                            topic: self.topic.to_string(),
-                            partition: *p,
-                            requested: st.next,
-                            low_watermark: low,
-                        };
-                    }
+                    return Error::RetentionGap {
+                        topic: self.topic.to_string(),
+                        partition: *p,
+                        requested: st.next,
+                        low_watermark: low,
+                    };
                 }
             }
         }
         Error::Consume {
             topic: self.topic.to_string(),
             partition: None,
-            source: e.into(),
+            cause: e.into(),
         }
     }
 }
@@ -357,7 +376,7 @@ fn offsets_for_time(
         .map_err(|e| Error::Consume {
             topic: topic.to_owned(),
             partition: None,
-            source: e.into(),
+            cause: e.into(),
         })?;
     let mut out = BTreeMap::new();
     for el in res.elements() {

@@ -94,7 +94,7 @@ pub(crate) fn topic_partitions<C: ClientContext>(
         .map_err(|e| Error::Unreachable {
             brokers: brokers.to_owned(),
             timeout,
-            source: BrokerError::from(e),
+            cause: BrokerError::from(e),
         })?;
     let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
         return Err(Error::TopicNotFound {
@@ -115,7 +115,7 @@ pub(crate) fn topic_partitions<C: ClientContext>(
             return Err(Error::Admin {
                 operation: "describe topic",
                 topic: topic.to_owned(),
-                source: BrokerError::from(rdkafka::types::RDKafkaErrorCode::from(e)),
+                cause: BrokerError::from(rdkafka::types::RDKafkaErrorCode::from(e)),
             });
         }
     }
@@ -138,23 +138,50 @@ pub(crate) fn topic_partitions<C: ClientContext>(
     Ok(parts)
 }
 
-/// Fetches `(low, high)` watermarks of one partition.
+/// Fetches `(low, high)` watermarks of one partition, retrying transient leadership
+/// errors (a just-created topic, a leader election) until `timeout`.
 pub(crate) fn watermarks<C: ClientContext>(
     client: &Client<C>,
     topic: &str,
     partition: i32,
     timeout: Duration,
 ) -> Result<(i64, i64)> {
-    client
-        .fetch_watermarks(topic, partition, timeout)
-        .map_err(|e| Error::Consume {
-            topic: topic.to_owned(),
-            partition: Some(partition),
-            source: BrokerError::from(e),
-        })
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match client.fetch_watermarks(topic, partition, timeout) {
+            Ok(w) => return Ok(w),
+            Err(e) if is_transient(&e) && std::time::Instant::now() < deadline => {
+                tracing::debug!(topic, partition, error = %e, "retrying watermarks");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(Error::Consume {
+                    topic: topic.to_owned(),
+                    partition: Some(partition),
+                    cause: BrokerError::from(e),
+                });
+            }
+        }
+    }
+}
+
+/// Leadership / metadata errors that resolve by themselves shortly.
+pub(crate) fn is_transient(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::UnknownTopicOrPartition
+                | C::LeaderNotAvailable
+                | C::NotLeaderForPartition
+                | C::UnknownPartition
+                | C::UnknownTopic
+        )
+    )
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -41,6 +41,7 @@ const OWNED_KEYS: &[&str] = &[
     "max.partition.fetch.bytes",
     "partition.assignment.strategy",
     "socket.connection.setup.timeout.ms",
+    "allow.auto.create.topics",
 ];
 
 /// Connection settings shared by every client (admin, producer, consumers).
@@ -243,10 +244,8 @@ impl PublishOptions {
 
     /// Checks the settings; called by [`crate::Publisher::new`].
     pub fn validate(&self) -> Result<()> {
-        if let Some(f) = &self.key_field {
-            if f.is_empty() {
-                return Err(Error::config("key_field", "must not be empty (use None)"));
-            }
+        if self.key_field.as_ref().is_some_and(String::is_empty) {
+            return Err(Error::config("key_field", "must not be empty (use None)"));
         }
         if self.batch_bytes == 0 || self.batch_bytes > i32::MAX as usize {
             return Err(Error::config("batch_bytes", "must be in 1..=2^31-1"));
@@ -602,10 +601,7 @@ impl TopicSpec {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         {
-            return Err(Error::config(
-                "name",
-                "topic names use only [a-zA-Z0-9._-]",
-            ));
+            return Err(Error::config("name", "topic names use only [a-zA-Z0-9._-]"));
         }
         if self.partitions < 1 {
             return Err(Error::config("partitions", "must be at least 1"));
@@ -649,7 +645,10 @@ fn isolation(i: Isolation) -> &'static str {
 }
 
 pub(crate) fn admin_client_config(k: &KafkaConfig) -> ClientConfig {
-    k.base()
+    let mut c = k.base();
+    // Describing a missing topic must not create it (brokers auto-create by default).
+    c.set("allow.auto.create.topics", "false");
+    c
 }
 
 pub(crate) fn producer_client_config(k: &KafkaConfig, p: &PublishOptions) -> ClientConfig {
@@ -683,6 +682,7 @@ pub(crate) fn bounded_consumer_client_config(k: &KafkaConfig, b: &BoundedOptions
     let mut c = k.base();
     // No group: partitions are `assign`ed with explicit offsets; nothing is committed.
     c.set("group.id", format!("{}-bounded", k.client_id))
+        .set("allow.auto.create.topics", "false")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "true")
@@ -702,6 +702,7 @@ pub(crate) fn streaming_consumer_client_config(
 ) -> ClientConfig {
     let mut c = k.base();
     c.set("group.id", &s.group_id)
+        .set("allow.auto.create.topics", "false")
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
@@ -727,6 +728,7 @@ pub(crate) fn streaming_consumer_client_config(
 pub(crate) const TOPIC_MAX_MESSAGE_BYTES: &str = "max.message.bytes";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -766,10 +768,8 @@ mod tests {
         assert!(StreamingOptions::builder("").build().is_err());
         assert!(TopicSpec::new("a b", 1).validate().is_err());
         assert!(TopicSpec::new("ok.topic-1", 4).validate().is_ok());
-        let s = streaming_consumer_client_config(
-            &KafkaConfig::new("b:1"),
-            &StreamingOptions::new("g"),
-        );
+        let s =
+            streaming_consumer_client_config(&KafkaConfig::new("b:1"), &StreamingOptions::new("g"));
         assert_eq!(s.get("enable.auto.commit"), Some("false"));
         assert_eq!(s.get("enable.auto.offset.store"), Some("false"));
     }

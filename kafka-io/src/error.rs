@@ -3,6 +3,10 @@
 //! rdkafka's `KafkaError` is never part of this API: it is mapped at the boundary into a
 //! [`BrokerError`] (librdkafka error code + message) carried by a variant that says what we
 //! were doing and where (topic, partition, offset, element index, byte offset).
+//!
+//! Every message is complete on its own (the broker error is part of it, in the `cause`
+//! field, or `error` for I/O), so no variant also reports it as `source()`: printing an
+//! error chain (e.g. with `anyhow`) shows it once.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -80,14 +84,14 @@ pub enum Error {
     },
 
     /// The cluster could not be reached (metadata request failed) within the timeout.
-    #[error("cannot reach Kafka at {brokers} within {timeout:?}: {source}")]
+    #[error("cannot reach Kafka at {brokers} within {timeout:?}: {cause}")]
     Unreachable {
         /// The bootstrap servers that were tried.
         brokers: String,
         /// How long we waited.
         timeout: Duration,
         /// What librdkafka reported.
-        source: BrokerError,
+        cause: BrokerError,
     },
 
     /// The topic does not exist.
@@ -107,23 +111,23 @@ pub enum Error {
     },
 
     /// An admin operation (create topic, ...) failed.
-    #[error("{operation} `{topic}` failed: {source}")]
+    #[error("{operation} `{topic}` failed: {cause}")]
     Admin {
         /// What was attempted, e.g. `"create topic"`.
         operation: &'static str,
         /// Topic name.
         topic: String,
         /// What the broker or librdkafka reported.
-        source: BrokerError,
+        cause: BrokerError,
     },
 
     /// Reading the input file failed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// An element of the input file is not valid JSON (or the array around it is broken).
@@ -138,7 +142,9 @@ pub enum Error {
     },
 
     /// A message could not be enqueued or was not delivered.
-    #[error("delivery of element #{element_index} to `{topic}` failed ({failed} failed in total): {source}")]
+    #[error(
+        "delivery of element #{element_index} to `{topic}` failed ({failed} failed in total): {cause}"
+    )]
     Delivery {
         /// Topic name.
         topic: String,
@@ -147,7 +153,7 @@ pub enum Error {
         /// How many messages failed in total.
         failed: u64,
         /// The broker / librdkafka error of the first failure.
-        source: BrokerError,
+        cause: BrokerError,
     },
 
     /// Not every message was acknowledged before the flush timeout.
@@ -194,14 +200,14 @@ pub enum Error {
     },
 
     /// Consuming failed.
-    #[error("consuming `{topic}` partition {partition:?} failed: {source}")]
+    #[error("consuming `{topic}` partition {partition:?} failed: {cause}")]
     Consume {
         /// Topic name.
         topic: String,
         /// Partition, when the error is about one.
         partition: Option<i32>,
         /// What librdkafka reported.
-        source: BrokerError,
+        cause: BrokerError,
     },
 
     /// A bounded read made no progress for too long (broker down, partition without leader).
@@ -223,12 +229,12 @@ pub enum Error {
     },
 
     /// Committing offsets to the consumer group failed.
-    #[error("commit to group `{group}` failed: {source}")]
+    #[error("commit to group `{group}` failed: {cause}")]
     Commit {
         /// Consumer group id.
         group: String,
         /// What librdkafka reported.
-        source: BrokerError,
+        cause: BrokerError,
     },
 
     /// The caller's rebalance handler failed; the partitions were paused and are not consumed.
@@ -243,12 +249,12 @@ pub enum Error {
     },
 
     /// Any other librdkafka failure, with what we were doing.
-    #[error("{operation} failed: {source}")]
+    #[error("{operation} failed: {cause}")]
     Client {
         /// What was attempted.
         operation: &'static str,
         /// What librdkafka reported.
-        source: BrokerError,
+        cause: BrokerError,
     },
 }
 
@@ -256,7 +262,7 @@ impl Error {
     pub(crate) fn client(operation: &'static str, err: impl Into<BrokerError>) -> Self {
         Error::Client {
             operation,
-            source: err.into(),
+            cause: err.into(),
         }
     }
 
@@ -269,6 +275,7 @@ impl Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -287,7 +294,8 @@ mod tests {
 
     #[test]
     fn broker_error_from_kafka_error_keeps_code() {
-        let k = KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge);
+        let k =
+            KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::MessageSizeTooLarge);
         let b = BrokerError::from(&k);
         assert_eq!(b.code, Some(10));
         assert!(b.to_string().contains("code 10"));

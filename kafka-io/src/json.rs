@@ -78,6 +78,30 @@ pub struct Element<'a> {
     pub byte_offset: u64,
     /// The element without whitespace outside strings.
     pub bytes: &'a [u8],
+    /// The JSON text of the key field's value, if a key field was set
+    /// ([`JsonElements::with_key_field`]) and the element is an object that has it.
+    pub key_value: Option<&'a [u8]>,
+}
+
+impl Element<'_> {
+    /// The message key from [`Element::key_value`]: a string's unescaped content, any other
+    /// value's JSON text; `None` if there is no key field or it is `null`.
+    pub fn key(&self) -> Option<Cow<'_, [u8]>> {
+        let raw = self.key_value?;
+        if raw == b"null" {
+            return None;
+        }
+        if raw.len() >= 2 && raw[0] == b'"' {
+            let inner = &raw[1..raw.len() - 1];
+            if !inner.contains(&b'\\') {
+                return Some(Cow::Borrowed(inner));
+            }
+            return serde_json::from_slice::<String>(raw)
+                .ok()
+                .map(|s| Cow::Owned(s.into_bytes()));
+        }
+        Some(Cow::Borrowed(raw))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +139,61 @@ pub struct JsonElements<R> {
     pos: u64,
     /// Index of the next element.
     index: u64,
+    el: Elem,
+}
+
+/// The element being scanned (separate from the reader so both can be borrowed).
+#[derive(Debug)]
+struct Elem {
     buf: Vec<u8>,
     stack: Vec<u8>,
+    key_field: Option<String>,
+    /// Range in `buf` of the key field's value in the current element.
+    key_range: Option<std::ops::Range<usize>>,
+}
+
+impl Elem {
+    /// A value starts at the current end of `buf`; remember it if it is the key field's.
+    fn begin_value(&mut self, sc: &mut Scan) {
+        if sc.want_value {
+            sc.want_value = false;
+            sc.value_start = Some(self.buf.len());
+        }
+    }
+
+    /// A value ended at the current end of `buf`. Returns whether the element is complete.
+    fn end_value(&mut self, sc: &mut Scan) -> bool {
+        if self.stack.len() == 1
+            && let Some(s) = sc.value_start.take()
+        {
+            self.key_range = Some(s..self.buf.len());
+        }
+        sc.expect = Expect::CommaOrEnd;
+        self.stack.is_empty()
+    }
+
+    /// A key string ended (the closing quote is the last byte of `buf`).
+    fn end_key(&mut self, sc: &mut Scan) {
+        sc.expect = Expect::Colon;
+        if self.stack.len() == 1
+            && self.key_range.is_none()
+            && sc.value_start.is_none()
+            && let Some(field) = &self.key_field
+        {
+            let name = &self.buf[sc.str_start + 1..self.buf.len() - 1];
+            sc.want_value = name == field.as_bytes();
+        }
+    }
+
+    /// A scalar token (number or literal) ended. Returns whether the element is complete.
+    fn end_token(&mut self, sc: &mut Scan, _at: u64) -> bool {
+        sc.in_token = false;
+        let t = &self.buf[sc.token_start..];
+        if !(t == b"true" || t == b"false" || t == b"null" || valid_number(t)) {
+            sc.grammar_error(sc.token_at, "invalid number or literal");
+        }
+        self.end_value(sc)
+    }
 }
 
 enum Step {
@@ -138,14 +215,33 @@ impl<R: BufRead> JsonElements<R> {
             },
             pos: 0,
             index: 0,
-            buf: Vec::with_capacity(16 * 1024),
-            stack: Vec::with_capacity(16),
+            el: Elem {
+                buf: Vec::with_capacity(16 * 1024),
+                stack: Vec::with_capacity(16),
+                key_field: None,
+                key_range: None,
+            },
         }
+    }
+
+    /// Also locate the value of top-level field `field` in each element (see
+    /// [`Element::key`]). Field names are compared as raw bytes.
+    pub fn with_key_field(mut self, field: Option<&str>) -> Self {
+        self.el.key_field = field.map(str::to_owned);
+        self
     }
 
     /// The input format.
     pub fn format(&self) -> InputFormat {
         self.format
+    }
+
+    /// Whether reading can go on after an error: `false` after a structural error in a
+    /// JSON array (unbalanced brackets, unterminated string, garbage between elements);
+    /// `true` after an invalid element whose extent is known (bad token, bad escape, invalid
+    /// UTF-8) and after any error in NDJSON (the next line is read).
+    pub fn can_continue(&self) -> bool {
+        !matches!(self.phase, Phase::Failed)
     }
 
     /// Bytes consumed so far.
@@ -164,7 +260,8 @@ impl<R: BufRead> JsonElements<R> {
             Step::Element(start) => Ok(Some(Element {
                 index: self.index - 1,
                 byte_offset: start,
-                bytes: &self.buf,
+                bytes: &self.el.buf,
+                key_value: self.el.key_range.clone().map(|r| &self.el.buf[r]),
             })),
             Step::Eof => Ok(None),
         }
@@ -221,10 +318,10 @@ impl<R: BufRead> JsonElements<R> {
                         Ok(Step::Eof)
                     }
                     Phase::Start => Err(self.malformed(self.pos, "empty input, expected `[`")),
-                    _ => Err(self.malformed(
-                        self.pos,
-                        "unexpected end of input, expected `,` or `]`",
-                    )),
+                    _ => {
+                        Err(self
+                            .malformed(self.pos, "unexpected end of input, expected `,` or `]`"))
+                    }
                 };
             }
             let mut i = 0;
@@ -243,7 +340,10 @@ impl<R: BufRead> JsonElements<R> {
                         if b == b'[' {
                             self.phase = Phase::First;
                         } else {
-                            fail = Some((self.pos + i as u64, format!("expected `[`, found {}", show(b))));
+                            fail = Some((
+                                self.pos + i as u64,
+                                format!("expected `[`, found {}", show(b)),
+                            ));
                             break;
                         }
                     }
@@ -290,16 +390,14 @@ impl<R: BufRead> JsonElements<R> {
                 break;
             }
         }
-        // Phase 2: scan one element.
+        // Phase 2: scan (and validate) one element.
         let start = self.pos;
-        self.buf.clear();
-        self.stack.clear();
+        self.el.buf.clear();
+        self.el.stack.clear();
         self.index += 1;
+        self.el.key_range = None;
         let ndjson = self.format == InputFormat::Ndjson;
-        let mut in_string = false;
-        let mut escape = false;
-        let mut scalar = false;
-        let mut first = true;
+        let mut sc = Scan::default();
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(c) => c,
@@ -309,9 +407,10 @@ impl<R: BufRead> JsonElements<R> {
                 }
             };
             if chunk.is_empty() {
-                if scalar {
-                    self.phase = if ndjson { Phase::Before } else { Phase::After };
-                    return Ok(Step::Element(start));
+                if sc.in_token && self.el.stack.is_empty() {
+                    let at = self.pos;
+                    self.el.end_token(&mut sc, at);
+                    return self.complete(start, &sc);
                 }
                 self.index -= 1;
                 let at = self.pos;
@@ -321,41 +420,75 @@ impl<R: BufRead> JsonElements<R> {
             let mut done = false;
             let mut fail: Option<&'static str> = None;
             while i < chunk.len() {
-                let b = chunk[i];
-                if in_string {
+                if sc.in_string {
+                    if sc.esc == 0 {
+                        let run = string_run(&chunk[i..]);
+                        self.el.buf.extend_from_slice(&chunk[i..i + run]);
+                        i += run;
+                        if i == chunk.len() {
+                            break;
+                        }
+                    }
+                    let b = chunk[i];
                     if b < 0x20 {
                         fail = Some("raw control character (e.g. newline) inside a string");
                         break;
                     }
-                    self.buf.push(b);
-                    if escape {
-                        escape = false;
-                    } else if b == b'\\' {
-                        escape = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if self.stack.is_empty() {
-                            i += 1;
-                            done = true;
-                            break;
+                    if sc.esc == 0 {
+                        self.el.buf.push(b);
+                        i += 1;
+                        if b == b'\\' {
+                            sc.esc = 1;
+                        } else {
+                            // closing quote
+                            sc.in_string = false;
+                            if sc.str_is_key {
+                                self.el.end_key(&mut sc);
+                            } else if self.el.end_value(&mut sc) {
+                                done = true;
+                                break;
+                            }
                         }
+                    } else if sc.esc == 1 {
+                        self.el.buf.push(b);
+                        i += 1;
+                        sc.esc = match b {
+                            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 0,
+                            b'u' => 5,
+                            _ => {
+                                sc.grammar_error(
+                                    self.pos + i as u64 - 1,
+                                    "invalid escape in a string",
+                                );
+                                0
+                            }
+                        };
+                    } else if b.is_ascii_hexdigit() {
+                        self.el.buf.push(b);
+                        i += 1;
+                        sc.esc = if sc.esc == 2 { 0 } else { sc.esc - 1 };
+                    } else {
+                        // Reprocess this byte as a normal string byte.
+                        sc.grammar_error(self.pos + i as u64, "invalid \\u escape in a string");
+                        sc.esc = 0;
                     }
-                    i += 1;
                     continue;
                 }
-                if scalar {
-                    if is_ws(b) || (!ndjson && matches!(b, b',' | b']')) {
+                let b = chunk[i];
+                if sc.in_token {
+                    if is_token_byte(b) {
+                        self.el.buf.push(b);
+                        i += 1;
+                        continue;
+                    }
+                    let at = self.pos + i as u64;
+                    if self.el.end_token(&mut sc, at) {
                         done = true;
                         break;
                     }
-                    if matches!(b, b'{' | b'[' | b'}' | b']' | b'"' | b',') {
-                        fail = Some("unexpected character after a scalar");
-                        break;
-                    }
-                    self.buf.push(b);
-                    i += 1;
                     continue;
                 }
+                let at = self.pos + i as u64;
                 match b {
                     b' ' | b'\t' | b'\r' => {}
                     b'\n' => {
@@ -365,34 +498,88 @@ impl<R: BufRead> JsonElements<R> {
                         }
                     }
                     b'"' => {
-                        self.buf.push(b);
-                        in_string = true;
+                        match sc.expect {
+                            Expect::Key | Expect::KeyOrEnd => sc.str_is_key = true,
+                            Expect::Value | Expect::ValueOrEnd => {
+                                sc.str_is_key = false;
+                                self.el.begin_value(&mut sc);
+                            }
+                            _ => {
+                                sc.grammar_error(at, "unexpected string");
+                                sc.str_is_key = false;
+                            }
+                        }
+                        sc.str_start = self.el.buf.len();
+                        self.el.buf.push(b);
+                        sc.in_string = true;
                     }
                     b'{' | b'[' => {
-                        self.buf.push(b);
-                        self.stack.push(b);
+                        if !matches!(sc.expect, Expect::Value | Expect::ValueOrEnd) {
+                            sc.grammar_error(at, "unexpected `{` or `[`");
+                        }
+                        self.el.begin_value(&mut sc);
+                        self.el.buf.push(b);
+                        self.el.stack.push(b);
+                        sc.expect = if b == b'{' {
+                            Expect::KeyOrEnd
+                        } else {
+                            Expect::ValueOrEnd
+                        };
                     }
                     b'}' | b']' => {
                         let open = if b == b'}' { b'{' } else { b'[' };
-                        if self.stack.pop() != Some(open) {
+                        if self.el.stack.pop() != Some(open) {
                             fail = Some("unbalanced closing bracket");
                             break;
                         }
-                        self.buf.push(b);
-                        if self.stack.is_empty() {
-                            i += 1;
+                        let ok = match sc.expect {
+                            Expect::CommaOrEnd => true,
+                            Expect::KeyOrEnd => b == b'}',
+                            Expect::ValueOrEnd => b == b']',
+                            _ => false,
+                        };
+                        if !ok {
+                            sc.grammar_error(at, "unexpected closing bracket");
+                        }
+                        self.el.buf.push(b);
+                        i += 1;
+                        if self.el.end_value(&mut sc) {
                             done = true;
                             break;
                         }
+                        continue;
+                    }
+                    b':' => {
+                        if sc.expect != Expect::Colon {
+                            sc.grammar_error(at, "unexpected `:`");
+                        }
+                        self.el.buf.push(b);
+                        sc.expect = Expect::Value;
+                    }
+                    b',' => {
+                        if sc.expect != Expect::CommaOrEnd {
+                            sc.grammar_error(at, "unexpected `,`");
+                        }
+                        self.el.buf.push(b);
+                        sc.expect = if self.el.stack.last() == Some(&b'{') {
+                            Expect::Key
+                        } else {
+                            Expect::Value
+                        };
                     }
                     _ => {
-                        if first {
-                            scalar = true;
+                        if !is_token_byte(b) {
+                            sc.grammar_error(at, "unexpected character");
+                        } else if !matches!(sc.expect, Expect::Value | Expect::ValueOrEnd) {
+                            sc.grammar_error(at, "unexpected value");
                         }
-                        self.buf.push(b);
+                        self.el.begin_value(&mut sc);
+                        sc.in_token = true;
+                        sc.token_start = self.el.buf.len();
+                        sc.token_at = at;
+                        self.el.buf.push(b);
                     }
                 }
-                first = false;
                 i += 1;
             }
             if let Some(reason) = fail {
@@ -412,11 +599,155 @@ impl<R: BufRead> JsonElements<R> {
             self.reader.consume(i);
             self.pos += i as u64;
             if done {
-                self.phase = if ndjson { Phase::Before } else { Phase::After };
-                return Ok(Step::Element(start));
+                return self.complete(start, &sc);
             }
         }
     }
+
+    fn complete(&mut self, start: u64, sc: &Scan) -> Result<Step> {
+        self.phase = if self.format == InputFormat::Ndjson {
+            Phase::Before
+        } else {
+            Phase::After
+        };
+        let mut grammar = sc.grammar;
+        if grammar.is_none()
+            && let Err(e) = std::str::from_utf8(&self.el.buf)
+        {
+            grammar = Some((
+                start,
+                if e.valid_up_to() == 0 {
+                    "invalid UTF-8"
+                } else {
+                    "invalid UTF-8 in a string"
+                },
+            ));
+        }
+        if let Some((at, reason)) = grammar {
+            // The structure is intact: the caller may skip this element and go on (in
+            // NDJSON with the next line).
+            if self.format == InputFormat::Ndjson {
+                self.phase = Phase::SkipLine;
+            }
+            return Err(Error::Malformed {
+                element_index: self.index - 1,
+                byte_offset: at,
+                reason: reason.to_owned(),
+            });
+        }
+        Ok(Step::Element(start))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Expect {
+    #[default]
+    Value,
+    /// After `[`.
+    ValueOrEnd,
+    /// After `{`.
+    KeyOrEnd,
+    /// After `,` in an object.
+    Key,
+    Colon,
+    CommaOrEnd,
+}
+
+/// Per-element scanner state.
+#[derive(Debug, Default)]
+struct Scan {
+    expect: Expect,
+    in_string: bool,
+    /// 0: none; 1: after a backslash; 2..=5: hex digits of `\u` still expected + 1.
+    esc: u8,
+    str_is_key: bool,
+    str_start: usize,
+    in_token: bool,
+    token_start: usize,
+    token_at: u64,
+    /// The next value at depth 1 is the key field's.
+    want_value: bool,
+    value_start: Option<usize>,
+    /// First grammar error: (byte offset, reason).
+    grammar: Option<(u64, &'static str)>,
+}
+
+impl Scan {
+    fn grammar_error(&mut self, at: u64, reason: &'static str) {
+        if self.grammar.is_none() {
+            self.grammar = Some((at, reason));
+        }
+    }
+}
+
+/// Length of the prefix of `s` without `"`, `\` or control characters, 8 bytes at a time.
+fn string_run(s: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&s[i..i + 8]);
+        let w = u64::from_le_bytes(word);
+        let q = w ^ (LO * u64::from(b'"'));
+        let bs = w ^ (LO * u64::from(b'\\'));
+        let m = (q.wrapping_sub(LO) & !q & HI)
+            | (bs.wrapping_sub(LO) & !bs & HI)
+            | (w.wrapping_sub(LO * 0x20) & !w & HI);
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() {
+        let b = s[i];
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.')
+}
+
+/// JSON number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn valid_number(t: &[u8]) -> bool {
+    let mut i = 0;
+    let n = t.len();
+    if i < n && t[i] == b'-' {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let s = *i;
+        while *i < n && t[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - s
+    };
+    if i < n && t[i] == b'0' {
+        i += 1;
+    } else if digits(&mut i) == 0 {
+        return false;
+    }
+    if i < n && t[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if i < n && (t[i] == b'e' || t[i] == b'E') {
+        i += 1;
+        if i < n && (t[i] == b'+' || t[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == n
 }
 
 fn is_ws(b: u8) -> bool {
@@ -508,12 +839,18 @@ impl<'de> Visitor<'de> for KeyVisitor<'_> {
         Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(None)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         let mut found: Option<&'de RawValue> = None;
         while let Some(is_key) = map.next_key_seed(FieldIs { field: self.field })? {
             if is_key && found.is_none() {
@@ -549,10 +886,14 @@ impl Visitor<'_> for FieldIs<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    fn split(input: &[u8], format: InputFormat) -> Vec<std::result::Result<(u64, u64, String), String>> {
+    fn split(
+        input: &[u8],
+        format: InputFormat,
+    ) -> Vec<std::result::Result<(u64, u64, String), String>> {
         let mut r = JsonElements::new(input, format);
         let mut out = Vec::new();
         for _ in 0..100 {
@@ -626,24 +967,139 @@ mod tests {
         assert_eq!(got[1], Err("1@14".into()));
         // a raw newline ends the line inside a string; the rest of it is a bad line too
         assert_eq!(got[2], Err("2@24".into()));
-        assert_eq!(got[3], Err("3@26".into()));
+        assert_eq!(got[3], Err("3@25".into()));
         assert_eq!(got[4], Ok((4, 31, r#"{"d":4}"#.into())));
         assert_eq!(got[5], Ok((5, 43, "5".into())));
         assert_eq!(got.len(), 6);
     }
 
     #[test]
+    fn key_field_is_located_while_scanning() {
+        let input = br#"[{"x":{"user_exam_id":"inner"},"user_exam_id" : "u\"1","n":2}, {"user_exam_id":12.5}, {"user_exam_id":null}, {"a":1}, 7]"#;
+        let mut r = JsonElements::new(&input[..], InputFormat::JsonArray)
+            .with_key_field(Some("user_exam_id"));
+        let mut keys = Vec::new();
+        while let Some(e) = r.next_element().unwrap() {
+            keys.push(e.key().map(|k| String::from_utf8(k.into_owned()).unwrap()));
+        }
+        assert_eq!(
+            keys,
+            vec![
+                Some("u\"1".to_owned()),
+                Some("12.5".to_owned()),
+                None,
+                None,
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn grammar_errors_are_recoverable_in_arrays() {
+        for (bad, at) in [
+            (&br#"{"a":tru}"#[..], 5),
+            (br#"{"a" 1}"#, 5),
+            (br#"{"a":01}"#, 5),
+            (br#"{"a":"\x"}"#, 7),
+            (br#"{"a":1,}"#, 7),
+            (br#"{"a":[1 2]}"#, 8),
+            (br#"{"a":"\u12g4"}"#, 10),
+            (br#"{,}"#, 1),
+        ] {
+            let mut input = b"[1,".to_vec();
+            input.extend_from_slice(bad);
+            input.extend_from_slice(b",2]");
+            let mut r = JsonElements::new(&input[..], InputFormat::JsonArray);
+            assert_eq!(r.next_element().unwrap().unwrap().bytes, b"1");
+            match r.next_element() {
+                Err(Error::Malformed {
+                    element_index: 1,
+                    byte_offset,
+                    ..
+                }) => {
+                    assert_eq!(byte_offset, 3 + at, "{}", String::from_utf8_lossy(bad))
+                }
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+            assert!(r.can_continue());
+            assert_eq!(r.next_element().unwrap().unwrap().bytes, b"2");
+            assert!(r.next_element().unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn validation_agrees_with_serde_json() {
+        let cases: &[&str] = &[
+            r#"{"a":[1,2.5,-0.1e-3,true,false,null,"x\u00e9\n"],"b":{}}"#,
+            r#"{"a":1}"#,
+            r#"[]"#,
+            r#"[[],{}]"#,
+            r#""s""#,
+            "0",
+            "-0",
+            "1E+2",
+            "12",
+            r#"{"a":-}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":00}"#,
+            r#"{"a":+1}"#,
+            r#"{"a":nul}"#,
+            r#"{"a":True}"#,
+            r#"{"a":"\q"}"#,
+            r#"{"a":"\u00zz"}"#,
+            r#"{"a":1,,"b":2}"#,
+            r#"{"a"}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{1:2}"#,
+            r#"[1,]"#,
+            r#"[,1]"#,
+            r#"{"a":[}]}"#,
+            r#"{"a":{"b":1}}}"#,
+            r#""\u00e9""#,
+            "tru",
+            "1 2",
+        ];
+        for c in cases {
+            let serde_ok = serde_json::from_str::<serde::de::IgnoredAny>(c).is_ok();
+            let mut input = b"[".to_vec();
+            input.extend_from_slice(c.as_bytes());
+            input.push(b']');
+            let mut r = JsonElements::new(&input[..], InputFormat::JsonArray);
+            let ours_ok =
+                matches!(r.next_element(), Ok(Some(_))) && matches!(r.next_element(), Ok(None));
+            assert_eq!(ours_ok, serde_ok, "{c}");
+        }
+        // Invalid UTF-8 inside a string.
+        let mut r = JsonElements::new(&b"[\"\xff\"]"[..], InputFormat::JsonArray);
+        assert!(r.next_element().is_err());
+    }
+
+    #[test]
     fn detect_format() {
-        assert_eq!(InputFormat::detect(b"  \n [1]"), Some(InputFormat::JsonArray));
-        assert_eq!(InputFormat::detect(b"{\"a\":1}\n"), Some(InputFormat::Ndjson));
+        assert_eq!(
+            InputFormat::detect(b"  \n [1]"),
+            Some(InputFormat::JsonArray)
+        );
+        assert_eq!(
+            InputFormat::detect(b"{\"a\":1}\n"),
+            Some(InputFormat::Ndjson)
+        );
         assert_eq!(InputFormat::detect(b" \n"), None);
     }
 
     #[test]
     fn key_extraction() {
         let k = |e: &[u8]| extract_key(e, Some("k")).map(|o| o.map(|c| c.into_owned()));
-        assert_eq!(k(br#"{"k":"a\"b","x":{"k":1}}"#).unwrap(), Some(b"a\"b".to_vec()));
-        assert_eq!(k(br#"{"x":{"k":1},"k":12.50}"#).unwrap(), Some(b"12.50".to_vec()));
+        assert_eq!(
+            k(br#"{"k":"a\"b","x":{"k":1}}"#).unwrap(),
+            Some(b"a\"b".to_vec())
+        );
+        assert_eq!(
+            k(br#"{"x":{"k":1},"k":12.50}"#).unwrap(),
+            Some(b"12.50".to_vec())
+        );
         assert_eq!(k(br#"{"x":1}"#).unwrap(), None);
         assert_eq!(k(br#"{"k":null}"#).unwrap(), None);
         assert_eq!(k(br#"[1,2]"#).unwrap(), None);

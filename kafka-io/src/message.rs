@@ -180,6 +180,7 @@ impl<'a> IntoIterator for &'a Batch {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -42,9 +42,13 @@ impl MockCluster {
     /// Starts a mock cluster with `brokers` brokers (at least 1).
     pub fn start(brokers: i32) -> Result<Self> {
         if brokers < 1 {
-            return Err(Error::config("brokers", "a mock cluster needs at least 1 broker"));
+            return Err(Error::config(
+                "brokers",
+                "a mock cluster needs at least 1 broker",
+            ));
         }
-        let inner = RdMockCluster::new(brokers).map_err(|e| Error::client("start mock cluster", e))?;
+        let inner =
+            RdMockCluster::new(brokers).map_err(|e| Error::client("start mock cluster", e))?;
         let bootstrap = inner.bootstrap_servers();
         tracing::debug!(%bootstrap, "mock cluster started");
         Ok(MockCluster { inner, bootstrap })
@@ -70,7 +74,7 @@ impl MockCluster {
             .map_err(|e| Error::Admin {
                 operation: "create topic",
                 topic: topic.to_owned(),
-                source: e.into(),
+                cause: e.into(),
             })
     }
 

@@ -83,7 +83,13 @@ pub(crate) fn plan_partition(
                 low_watermark: low,
             });
         }
-        tracing::warn!(topic, partition, from = requested, to = low, "accepting retention gap");
+        tracing::warn!(
+            topic,
+            partition,
+            from = requested,
+            to = low,
+            "accepting retention gap"
+        );
         gap = Some(Gap {
             topic: topic.to_owned(),
             partition,
@@ -160,6 +166,7 @@ pub(crate) fn requested_offsets(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -200,8 +207,8 @@ mod tests {
     #[test]
     fn timestamps_resolve_missing_to_end() {
         let resolved = BTreeMap::from([(0, 4), (2, -1)]);
-        let t = requested_offsets("t", &StartPosition::Timestamp(1), &wm(), Some(&resolved))
-            .unwrap();
+        let t =
+            requested_offsets("t", &StartPosition::Timestamp(1), &wm(), Some(&resolved)).unwrap();
         assert_eq!(t, BTreeMap::from([(0, 4), (1, 5), (2, 250)]));
     }
 

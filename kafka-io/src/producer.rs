@@ -18,7 +18,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::client::{forward_error, forward_log};
 use crate::config::{KafkaConfig, PublishOptions, producer_client_config};
 use crate::error::{BrokerError, Error, Result};
-use crate::json::{InputFormat, JsonElements, extract_key};
+use crate::json::{InputFormat, JsonElements};
 
 /// How many malformed elements a report lists (all are counted).
 pub const MAX_LISTED_MALFORMED: usize = 100;
@@ -213,15 +213,18 @@ impl Publisher {
         mut progress: impl FnMut(&PublishProgress),
     ) -> Result<PublishReport> {
         let started = Instant::now();
-        let io_err = |source| Error::Io {
+        let io_err = |error| Error::Io {
             path: path.to_owned(),
-            source,
+            error,
         };
         let total = std::fs::metadata(path).map_err(io_err)?.len();
         let format = InputFormat::detect_file(path).map_err(io_err)?;
         let open = || -> Result<JsonElements<BufReader<File>>> {
             let f = File::open(path).map_err(io_err)?;
-            Ok(JsonElements::new(BufReader::with_capacity(READ_BUFFER, f), format))
+            Ok(
+                JsonElements::new(BufReader::with_capacity(READ_BUFFER, f), format)
+                    .with_key_field(self.options.key_field.as_deref()),
+            )
         };
         if self.options.validate_first {
             self.validate(open()?, total, &mut progress)?;
@@ -246,29 +249,21 @@ impl Publisher {
         progress: &mut impl FnMut(&PublishProgress),
     ) -> Result<()> {
         let skip = self.options.skip_malformed;
-        let recoverable = elements.format() == InputFormat::Ndjson;
         let mut n = 0u64;
         loop {
-            match elements.next_element() {
-                Ok(Some(e)) => {
-                    if let Err(reason) = extract_key(e.bytes, None) {
-                        if !skip {
-                            return Err(Error::Malformed {
-                                element_index: e.index,
-                                byte_offset: e.byte_offset,
-                                reason,
-                            });
-                        }
-                    }
-                }
+            let err = match elements.next_element() {
+                Ok(Some(_)) => None,
                 Ok(None) => break,
-                Err(e @ Error::Malformed { .. }) if skip && recoverable => {
-                    tracing::debug!(error = %e, "malformed line will be skipped");
+                Err(e) => Some(e),
+            };
+            if let Some(e) = err {
+                if !(skip && elements.can_continue()) {
+                    return Err(e);
                 }
-                Err(e) => return Err(e),
+                tracing::debug!(error = %e, "malformed element will be skipped");
             }
             n += 1;
-            if n % PROGRESS_EVERY == 0 {
+            if n.is_multiple_of(PROGRESS_EVERY) {
                 progress(&PublishProgress {
                     phase: PublishPhase::Validating,
                     elements: n,
@@ -297,53 +292,45 @@ impl Publisher {
         progress: &mut impl FnMut(&PublishProgress),
     ) -> Result<Sent> {
         let skip = self.options.skip_malformed;
-        let recoverable = elements.format() == InputFormat::Ndjson;
         let mut sent = Sent {
             sent: 0,
             null_keys: 0,
         };
         let mut n = 0u64;
         loop {
-            let element = match elements.next_element() {
-                Ok(Some(e)) => e,
+            let err = match elements.next_element() {
+                Ok(Some(element)) => {
+                    let key = element.key();
+                    if key.is_none() {
+                        sent.null_keys += 1;
+                    }
+                    send_one(
+                        &self.producer,
+                        &self.topic,
+                        element.index,
+                        key.as_deref(),
+                        element.bytes,
+                    )?;
+                    None
+                }
                 Ok(None) => break,
-                Err(Error::Malformed {
+                Err(e) => Some(e),
+            };
+            match err {
+                Some(Error::Malformed {
                     element_index,
                     byte_offset,
                     reason,
-                }) if skip && recoverable => {
+                }) if skip && elements.can_continue() => {
                     note_malformed(report, element_index, byte_offset, reason);
                     continue;
                 }
-                Err(e) => return Err(e),
-            };
-            let key = match extract_key(element.bytes, self.options.key_field.as_deref()) {
-                Ok(k) => k,
-                Err(reason) if skip => {
-                    note_malformed(report, element.index, element.byte_offset, reason);
-                    continue;
-                }
-                Err(reason) => {
-                    return Err(Error::Malformed {
-                        element_index: element.index,
-                        byte_offset: element.byte_offset,
-                        reason,
-                    });
-                }
-            };
-            if key.is_none() {
-                sent.null_keys += 1;
+                Some(e) => return Err(e),
+                None => {}
             }
-            send_one(
-                &self.producer,
-                &self.topic,
-                element.index,
-                key.as_deref(),
-                element.bytes,
-            )?;
             sent.sent += 1;
             n += 1;
-            if n % PROGRESS_EVERY == 0 {
+            if n.is_multiple_of(PROGRESS_EVERY) {
                 self.producer.poll(Duration::ZERO);
                 self.check_failures()?;
                 progress(&PublishProgress {
@@ -382,7 +369,7 @@ impl Publisher {
                 send_one(&self.producer, &self.topic, i as u64, key, value)?;
                 sent.sent += 1;
                 report.input_bytes += value.len() as u64;
-                if sent.sent % PROGRESS_EVERY == 0 {
+                if sent.sent.is_multiple_of(PROGRESS_EVERY) {
                     self.producer.poll(Duration::ZERO);
                     self.check_failures()?;
                 }
@@ -400,12 +387,12 @@ impl Publisher {
 
     fn check_failures(&self) -> Result<()> {
         let s = self.producer.context().lock();
-        if let Some((element_index, source)) = &s.first_failure {
+        if let Some((element_index, cause)) = &s.first_failure {
             return Err(Error::Delivery {
                 topic: self.topic.clone(),
                 element_index: *element_index,
                 failed: s.failed,
-                source: source.clone(),
+                cause: cause.clone(),
             });
         }
         Ok(())
@@ -440,7 +427,10 @@ impl Publisher {
             });
         }
         let s = self.producer.context().lock();
-        debug_assert_eq!(s.delivered, sent.sent, "every delivery report accounted for");
+        debug_assert_eq!(
+            s.delivered, sent.sent,
+            "every delivery report accounted for"
+        );
         if s.delivered != sent.sent {
             return Err(Error::FlushTimeout {
                 topic: self.topic.clone(),
@@ -472,7 +462,12 @@ impl Publisher {
     }
 }
 
-fn note_malformed(report: &mut PublishReport, element_index: u64, byte_offset: u64, reason: String) {
+fn note_malformed(
+    report: &mut PublishReport,
+    element_index: u64,
+    byte_offset: u64,
+    reason: String,
+) {
     tracing::warn!(element_index, byte_offset, %reason, "skipping malformed element");
     report.skipped += 1;
     if report.malformed.len() < MAX_LISTED_MALFORMED {
@@ -509,7 +504,7 @@ fn send_one(
                     topic: topic.to_owned(),
                     element_index,
                     failed: 1,
-                    source: e.into(),
+                    cause: e.into(),
                 });
             }
         }

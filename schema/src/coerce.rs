@@ -35,7 +35,8 @@ impl std::error::Error for CoerceError {}
 /// What [`epoch_seconds_to_micros`] accepts.
 pub const EXPECTED_EPOCH: &str = "epoch seconds as a decimal string, e.g. \"1516717442.735266\"";
 /// What [`iso8601_to_micros`] accepts.
-pub const EXPECTED_ISO8601: &str = "an ISO-8601 timestamp with a zone, e.g. \"2018-01-23T14:23:19.082Z\"";
+pub const EXPECTED_ISO8601: &str =
+    "an ISO-8601 timestamp with a zone, e.g. \"2018-01-23T14:23:19.082Z\"";
 /// What [`str_to_bool`] accepts.
 pub const EXPECTED_BOOL_STR: &str = "\"true\" or \"false\"";
 /// What [`str_to_f64`] accepts.
@@ -285,7 +286,18 @@ mod tests {
     #[test]
     fn epoch_rejects_non_decimals_and_overflow() {
         for s in [
-            "", "-", ".", "1.", ".5", "1.2.3", "1e9", " 1", "1 ", "+1", "abc", "99999999999999999",
+            "",
+            "-",
+            ".",
+            "1.",
+            ".5",
+            "1.2.3",
+            "1e9",
+            " 1",
+            "1 ",
+            "+1",
+            "abc",
+            "99999999999999999",
         ] {
             assert!(epoch_seconds_to_micros(s).is_err(), "{s:?} accepted");
         }
@@ -296,13 +308,19 @@ mod tests {
         let base = 1_516_717_399_082_000;
         assert_eq!(iso8601_to_micros("2018-01-23T14:23:19.082Z"), Ok(base));
         assert_eq!(iso8601_to_micros("2018-01-23T14:23:19.082000Z"), Ok(base));
-        assert_eq!(iso8601_to_micros("2018-01-23T14:23:19.082000999Z"), Ok(base));
+        assert_eq!(
+            iso8601_to_micros("2018-01-23T14:23:19.082000999Z"),
+            Ok(base)
+        );
         assert_eq!(iso8601_to_micros("2018-01-23 14:23:19.082Z"), Ok(base));
         assert_eq!(iso8601_to_micros("2018-01-23T09:23:19.082-05:00"), Ok(base));
         assert_eq!(iso8601_to_micros("2018-01-23T09:23:19.082-0500"), Ok(base));
         assert_eq!(iso8601_to_micros("2018-01-23T09:23:19.082-05"), Ok(base));
         assert_eq!(iso8601_to_micros("1970-01-01T00:00:00Z"), Ok(0));
-        assert_eq!(iso8601_to_micros("2000-02-29T00:00:00Z"), Ok(951_782_400_000_000));
+        assert_eq!(
+            iso8601_to_micros("2000-02-29T00:00:00Z"),
+            Ok(951_782_400_000_000)
+        );
         for bad in [
             "2018-01-23T14:23:19",
             "2018-01-23T14:23:19.Z",

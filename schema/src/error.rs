@@ -237,8 +237,7 @@ mod tests {
     #[test]
     fn invalid_value_truncates_long_values_on_a_char_boundary() {
         let long = "é".repeat(100);
-        let Error::InvalidValue { found, .. } =
-            Error::invalid_value(JsonPath::root(), "x", &long)
+        let Error::InvalidValue { found, .. } = Error::invalid_value(JsonPath::root(), "x", &long)
         else {
             panic!("wrong variant")
         };

@@ -139,7 +139,13 @@ mod tests {
             .collect();
         assert_eq!(events.len(), 5);
         assert_eq!(events[0].keen_id, "5a6745820eb8ab00016be1f1");
-        let q0 = &events[0].sequences.as_ref().unwrap().questions.as_ref().unwrap()[0];
+        let q0 = &events[0]
+            .sequences
+            .as_ref()
+            .unwrap()
+            .questions
+            .as_ref()
+            .unwrap()[0];
         assert_eq!(q0.user_incomplete, Some(true));
         assert_eq!(q0.options.as_ref().unwrap().len(), 3);
     }

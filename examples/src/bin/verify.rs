@@ -9,7 +9,7 @@ use hdfs_sink::{Balance, SinkConfig, VerifyOptions, Warehouse, verify};
 /// without a marker, and the balance rules hold per range. Accepted gaps (`_gaps/`) are
 /// reported but do not fail. Exit status: 0 if OK, 1 if violations were found, 2 on error.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Warehouse: a local directory, `file:///path`, or `hdfs://host:port/path`.
     #[arg(long)]

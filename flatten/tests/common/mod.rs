@@ -75,7 +75,9 @@ pub fn column(batch: &RecordBatch, name: &str) -> Vec<V> {
                 DataType::Timestamp(..) => {
                     V::I(a.as_primitive::<TimestampMicrosecondType>().value(i))
                 }
-                DataType::Binary => V::S(String::from_utf8_lossy(a.as_binary::<i32>().value(i)).into_owned()),
+                DataType::Binary => {
+                    V::S(String::from_utf8_lossy(a.as_binary::<i32>().value(i)).into_owned())
+                }
                 other => panic!("column {name}: unexpected type {other}"),
             }
         })
@@ -109,7 +111,10 @@ pub fn expected(events: &[(AssessmentEvent<'_>, &str, i32, i64)]) -> Expected {
         col(a, "_offset").push((*offset).into());
         col(a, "keen_id").push(e.keen_id.as_ref().into());
         let epoch = |s: &Option<std::borrow::Cow<'_, str>>| {
-            V::from(s.as_deref().map(|s| coerce::epoch_seconds_to_micros(s).unwrap()))
+            V::from(
+                s.as_deref()
+                    .map(|s| coerce::epoch_seconds_to_micros(s).unwrap()),
+            )
         };
         col(a, "keen_timestamp").push(epoch(&e.keen_timestamp));
         col(a, "keen_created_at").push(epoch(&e.keen_created_at));
@@ -122,10 +127,14 @@ pub fn expected(events: &[(AssessmentEvent<'_>, &str, i32, i64)]) -> Expected {
         col(a, "user_exam_id").push(e.user_exam_id.as_deref().into());
         col(a, "exam_name").push(e.exam_name.as_deref().into());
         col(a, "certification").push(V::from(
-            e.certification.as_deref().map(|s| coerce::str_to_bool(s).unwrap()),
+            e.certification
+                .as_deref()
+                .map(|s| coerce::str_to_bool(s).unwrap()),
         ));
         col(a, "max_attempts").push(V::from(
-            e.max_attempts.as_deref().map(|s| coerce::str_to_f64(s).unwrap()),
+            e.max_attempts
+                .as_deref()
+                .map(|s| coerce::str_to_f64(s).unwrap()),
         ));
         let seq = e.sequences.as_ref();
         col(a, "sequence_id").push(seq.and_then(|s| s.id.as_deref()).into());
@@ -169,7 +178,8 @@ pub fn expected(events: &[(AssessmentEvent<'_>, &str, i32, i64)]) -> Expected {
                 col(t, "correct").push(o.correct.into());
                 col(t, "submitted").push(o.submitted.into());
                 col(t, "at").push(V::from(
-                    o.at.as_deref().map(|s| coerce::iso8601_to_micros(s).unwrap()),
+                    o.at.as_deref()
+                        .map(|s| coerce::iso8601_to_micros(s).unwrap()),
                 ));
             }
         }

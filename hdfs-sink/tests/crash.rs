@@ -1,0 +1,160 @@
+//! Crash safety on the local backend: a child process lands data and is killed at many points
+//! of the protocol (`SINK_CRASH_AT` failpoints, each at several hit counts, plus `SIGKILL` at
+//! random times); after each kill the next child recovers and re-lands. At the end `verify`
+//! and a row-level comparison prove every offset landed exactly once.
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::data::Rng;
+use hdfs_sink::{Warehouse, failpoint::FAILPOINTS, verify};
+
+/// Failpoints in an order where each recovery point follows a crash that leaves debris
+/// (renamed data files and a temp directory) for recovery to delete.
+const ORDER: &[&str] = &[
+    "write.before_create",
+    "write.after_batch",
+    "commit.before_close",
+    "commit.after_close",
+    "commit.before_rename",
+    "commit.after_rename",
+    "commit.before_marker",
+    "recover.before_delete",
+    "commit.marker_written",
+    "recover.after_delete",
+    "commit.after_marker",
+    "commit.after_cleanup",
+    "abort.before_delete",
+];
+
+const CHILD: &str = env!("CARGO_BIN_EXE_sink-crash-child");
+const PARTITIONS: &[i32] = &[0, 1];
+const MESSAGES: i64 = 4000;
+/// Ranges a crash run may commit before it stops on its own (so later runs have work left).
+const RANGES_PER_RUN: &str = "8";
+
+/// Run the child; `Ok(true)` if it was killed (abort/SIGKILL), `Ok(false)` if it finished.
+fn run_child(
+    url: &str,
+    seed: u64,
+    crash_at: Option<&str>,
+    kill_after: Option<Duration>,
+    max_ranges: &str,
+) -> Result<bool, String> {
+    let mut cmd = Command::new(CHILD);
+    cmd.args([
+        url,
+        "0,1",
+        &MESSAGES.to_string(),
+        &seed.to_string(),
+        "40",
+        max_ranges,
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .env_remove(hdfs_sink::failpoint::ENV_VAR);
+    if let Some(p) = crash_at {
+        cmd.env(hdfs_sink::failpoint::ENV_VAR, p);
+    }
+    if kill_after.is_some() {
+        cmd.env("SINK_CHILD_DELAY_MS", "2");
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("spawn {CHILD}: {e}"))?;
+    if let Some(d) = kill_after {
+        std::thread::sleep(d);
+        let _ = child.kill(); // SIGKILL
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match (out.status.code(), out.status.signal()) {
+        (Some(0), _) => Ok(false),
+        (_, Some(6 | 9)) => Ok(true), // SIGABRT from a failpoint, SIGKILL from us
+        _ => Err(format!("child failed: {:?}\n{stderr}", out.status)),
+    }
+}
+
+/// Right after a kill, before any recovery: whatever is committed (has a marker) is complete
+/// and consistent; only files without a marker may be debris.
+fn committed_state_is_consistent(rt: &tokio::runtime::Runtime, url: &str, after: &str) {
+    rt.block_on(async {
+        let wh = Warehouse::open(url, common::config()).await.expect("open");
+        let opts = common::verify_options(PARTITIONS).with_allow_uncommitted_files(true);
+        let report = verify(&wh, &opts).await.expect("verify");
+        assert!(report.is_ok(), "after a kill at {after}: {report}");
+    });
+}
+
+#[test]
+fn killed_at_many_points_every_offset_lands_exactly_once() {
+    let mut all: Vec<&str> = FAILPOINTS.to_vec();
+    let mut ordered = ORDER.to_vec();
+    all.sort();
+    ordered.sort();
+    assert_eq!(all, ordered, "every failpoint is exercised");
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = dir.path().to_str().expect("utf8").to_owned();
+    let started = Instant::now();
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let mut seed = 1;
+    let mut killed_at_points = Vec::new();
+    let mut not_reached = Vec::new();
+    for n in [1u32, 2, 3, 4, 6] {
+        for point in ORDER {
+            seed += 1;
+            let spec = format!("{point}:{n}");
+            if run_child(&url, seed, Some(&spec), None, RANGES_PER_RUN).expect("child") {
+                committed_state_is_consistent(&rt, &url, &spec);
+                killed_at_points.push(spec);
+            } else {
+                not_reached.push(spec);
+            }
+        }
+    }
+    // SIGKILL at random moments.
+    let mut rng = Rng::new(42);
+    let mut random_kills = 0;
+    for _ in 0..15 {
+        seed += 1;
+        let after = Duration::from_millis(20 + rng.below(400));
+        if run_child(&url, seed, None, Some(after), "40").expect("child") {
+            committed_state_is_consistent(&rt, &url, "random SIGKILL");
+            random_kills += 1;
+        }
+    }
+    // Finish.
+    seed += 1;
+    assert!(
+        !run_child(&url, seed, None, None, "1000000").expect("final child"),
+        "final run must finish"
+    );
+    println!(
+        "{} failpoint kills, {random_kills} random SIGKILLs, not reached: {not_reached:?}, {:?}",
+        killed_at_points.len(),
+        started.elapsed()
+    );
+    assert!(
+        killed_at_points.len() >= 50,
+        "only {} kills: {killed_at_points:?}",
+        killed_at_points.len()
+    );
+
+    rt.block_on(async {
+        let wh = Warehouse::open(&url, common::config()).await.expect("open");
+        let report = verify(&wh, &common::verify_options(PARTITIONS))
+            .await
+            .expect("verify");
+        println!("{report}");
+        assert!(report.is_ok(), "{report}");
+        assert_eq!(report.temp_entries, 0, "{report}");
+        for p in PARTITIONS {
+            let s = &report.partitions[&hdfs_sink::TopicPartition::new(common::data::TOPIC, *p)];
+            assert_eq!((s.first, s.last), (Some(0), Some(MESSAGES - 1)));
+        }
+        common::check_rows(&wh, PARTITIONS, MESSAGES)
+            .await
+            .expect("row-level check");
+    });
+}

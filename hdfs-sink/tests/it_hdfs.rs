@@ -1,0 +1,376 @@
+//! The sink against a real HDFS (the MiniDFS of `scripts/test-cluster up`): round trip,
+//! recovery, kill points, permission denied, unreachable NameNode.
+//!
+//! Runs only with `--features it`; the NameNode is `$IT_HDFS_URL` (default
+//! hdfs://127.0.0.1:9000). Each test works in its own directory under `/it-hdfs-sink/`.
+#![cfg(feature = "it")]
+
+mod common;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::data::{self, TOPIC};
+use hdfs_sink::{Error, TopicPartition, Warehouse, verify};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_sink-crash-child");
+
+fn hdfs_url() -> String {
+    std::env::var("IT_HDFS_URL")
+        .unwrap_or_else(|_| "hdfs://127.0.0.1:9000".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn unique_url(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}/it-hdfs-sink/{name}-{nanos}-{}",
+        hdfs_url(),
+        std::process::id()
+    )
+}
+
+async fn open(url: &str) -> Warehouse {
+    Warehouse::open(url, common::config())
+        .await
+        .unwrap_or_else(|e| {
+            panic!("open {url}: {e} (is the test cluster up? scripts/test-cluster up)")
+        })
+}
+
+async fn land(wh: &Warehouse, p: i32, start: i64, end: i64) -> hdfs_sink::CommitInfo {
+    let mut w = wh
+        .begin_range(TOPIC, p, start, &data::tables())
+        .expect("begin");
+    let (raw, acc, rej) = data::batches(p, start, end);
+    w.write("raw", &raw).await.expect("raw");
+    w.write("assessments", &acc).await.expect("acc");
+    w.write("rejects", &rej).await.expect("rej");
+    w.commit(end).await.expect("commit")
+}
+
+/// Run the crash child; `Ok(true)` if killed at its failpoint, `Ok(false)` if it finished.
+fn child(
+    url: &str,
+    n: i64,
+    seed: u64,
+    crash_at: Option<&str>,
+    max_ranges: usize,
+    user: Option<&str>,
+) -> Result<bool, String> {
+    let mut cmd = Command::new(CHILD);
+    cmd.args([
+        url,
+        "0,1",
+        &n.to_string(),
+        &seed.to_string(),
+        "30",
+        &max_ranges.to_string(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .env_remove(hdfs_sink::failpoint::ENV_VAR);
+    if let Some(p) = crash_at {
+        cmd.env(hdfs_sink::failpoint::ENV_VAR, p);
+    }
+    if let Some(u) = user {
+        cmd.env("HADOOP_USER_NAME", u);
+    }
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    match (out.status.code(), out.status.signal()) {
+        (Some(0), _) => Ok(false),
+        (_, Some(6 | 9)) => Ok(true),
+        _ => Err(stderr),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_round_trip_identical_batches() {
+    let url = unique_url("roundtrip");
+    let wh = open(&url).await;
+    let info = land(&wh, 0, 0, 99).await;
+    assert_eq!(info.rows("raw"), 100);
+    assert!(info.tables[1].files.len() > 5);
+    let (raw, _, rej) = data::batches(0, 0, 99);
+    let back = wh.read_committed("raw").await.expect("read raw");
+    assert_eq!(
+        arrow_select::concat::concat_batches(&raw.schema(), &back).expect("concat"),
+        raw
+    );
+    let back = wh.read_committed("rejects").await.expect("read rejects");
+    assert_eq!(
+        arrow_select::concat::concat_batches(&rej.schema(), &back).expect("concat"),
+        rej
+    );
+    common::check_rows_range(&wh, 0, 0, 99).await.expect("rows");
+    let r = verify(&wh, &common::verify_options(&[0]))
+        .await
+        .expect("verify");
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.temp_entries, 0);
+    assert!(r.url.starts_with("hdfs://"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_recovery_deletes_uncommitted_data() {
+    let url = unique_url("recovery");
+    let wh = open(&url).await;
+    land(&wh, 0, 0, 9).await;
+    land(&wh, 1, 0, 9).await;
+    // A writer dropped mid-range (files open on HDFS, lease held), as in a crash.
+    let mut w = wh
+        .begin_range(TOPIC, 0, 10, &data::tables())
+        .expect("begin");
+    let (raw, acc, rej) = data::batches(0, 10, 19);
+    w.write("raw", &raw).await.expect("raw");
+    w.write("assessments", &acc).await.expect("acc");
+    w.write("rejects", &rej).await.expect("rej");
+    drop(w);
+    // A child killed between the renames and the marker of partition 1's next range.
+    assert!(child(&url, 100, 3, Some("commit.before_marker:1"), 100, None).expect("child"));
+    let r = verify(&wh, &common::verify_options(&[0, 1]))
+        .await
+        .expect("verify");
+    assert!(
+        r.violations
+            .iter()
+            .any(|v| matches!(v, hdfs_sink::Violation::UncommittedFile { .. })),
+        "{r}"
+    );
+    let rep = wh.recover().await.expect("recover");
+    assert!(!rep.deleted_data_files.is_empty(), "{rep:?}");
+    // (The child's own recovery already removed the dropped writer's temp directory.)
+    assert!(!rep.deleted_temp.is_empty(), "{rep:?}");
+    assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
+    let r = verify(&wh, &common::verify_options(&[0, 1]))
+        .await
+        .expect("verify");
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.temp_entries, 0);
+    let next1 = rep.next_offset(TOPIC, 1).unwrap_or(0);
+    land(&wh, 0, 10, 19).await;
+    land(&wh, 1, next1, next1 + 5).await;
+    let r = verify(&wh, &common::verify_options(&[0, 1]))
+        .await
+        .expect("verify");
+    assert!(r.is_ok(), "{r}");
+    common::check_rows_range(&wh, 0, 0, 19).await.expect("rows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_killed_at_many_points_lands_exactly_once() {
+    const N: i64 = 400;
+    let url = unique_url("crash");
+    let points = [
+        "write.before_create:1",
+        "write.after_batch:2",
+        "commit.before_close:1",
+        "commit.after_close:2",
+        "commit.before_rename:1",
+        "commit.after_rename:3",
+        "commit.before_marker:1",
+        "recover.before_delete:2",
+        "commit.marker_written:1",
+        "recover.after_delete:1",
+        "commit.after_marker:1",
+        "commit.after_cleanup:2",
+        "abort.before_delete:1",
+        "commit.after_rename:1",
+    ];
+    let mut killed = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        if child(&url, N, 100 + i as u64, Some(p), 4, None).expect("child") {
+            killed.push(*p);
+        }
+    }
+    assert!(
+        !child(&url, N, 999, None, 1_000_000, None).expect("final"),
+        "final run finishes"
+    );
+    println!("HDFS kill points: {} {killed:?}", killed.len());
+    assert!(killed.len() >= 10, "{killed:?}");
+    let wh = open(&url).await;
+    let r = verify(&wh, &common::verify_options(&[0, 1]))
+        .await
+        .expect("verify");
+    println!("{r}");
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.temp_entries, 0);
+    common::check_rows(&wh, &[0, 1], N)
+        .await
+        .expect("row-level check");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_permission_denied_is_clear_and_commits_nothing_partial() {
+    let url = unique_url("perm");
+    let wh = open(&url).await;
+    // Let another user write the warehouse, then land a little as that user.
+    for d in ["", "_commits", "_tmp", "_gaps"] {
+        wh.set_permission(d, 0o777).await.expect("chmod");
+    }
+    assert!(!child(&url, 60, 1, None, 2, Some("nobody")).expect("child as nobody"));
+    // Now `_commits` is read-only for that user: data files get renamed in, the marker fails.
+    wh.set_permission("_commits", 0o755).await.expect("chmod");
+    let err = child(&url, 60, 2, None, 2, Some("nobody")).expect_err("must fail");
+    println!("{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(err.contains("/_commits/events+"), "{err}");
+    assert!(err.contains("AccessControlException"), "{err}");
+    // No committed partial range: what is committed is complete; recovery removes the rest.
+    let opts = common::verify_options(&[0, 1]).with_allow_uncommitted_files(true);
+    let r = verify(&wh, &opts).await.expect("verify");
+    assert!(r.is_ok(), "{r}");
+    let before = r.markers;
+    let rep = wh.recover().await.expect("recover");
+    assert!(!rep.deleted_data_files.is_empty(), "{rep:?}");
+    let r = verify(&wh, &common::verify_options(&[0, 1]))
+        .await
+        .expect("verify");
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.markers, before);
+
+    // A warehouse under a directory the user cannot enter: a clear error at open.
+    wh.set_permission("", 0o700).await.expect("chmod");
+    let err =
+        child(&format!("{url}/inner"), 10, 3, None, 1, Some("nobody")).expect_err("must fail");
+    assert!(err.contains("permission denied: cannot mkdirs"), "{err}");
+    assert!(err.contains(&format!("{url}/inner/_commits")), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_unreachable_namenode_is_clear() {
+    let cfg = hdfs_sink::SinkConfig::builder()
+        .with_retry(hdfs_sink::RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(40),
+            ..Default::default()
+        })
+        .build()
+        .expect("cfg");
+    let e = Warehouse::open("hdfs://127.0.0.1:1/warehouse", cfg)
+        .await
+        .expect_err("must fail");
+    assert!(matches!(e, Error::Unreachable { attempts: 3, .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("hdfs://127.0.0.1:1/warehouse/_commits"),
+        "{e}"
+    );
+    // And a partition scope on the live cluster is unaffected by another warehouse's failure.
+    let url = unique_url("scope");
+    let wh = open(&url).await;
+    let rep = wh
+        .recover_partitions(&[TopicPartition::new(TOPIC, 0)])
+        .await
+        .expect("recover");
+    assert_eq!(rep.next_offset(TOPIC, 0), None);
+}
+
+/// A TCP proxy in front of the NameNode that can be stopped: the NameNode "goes away" for the
+/// client while DataNodes stay reachable.
+struct NameNodeProxy {
+    port: u16,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_proxy() -> NameNodeProxy {
+    let upstream = hdfs_url()
+        .trim_start_matches("hdfs://")
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:9000")
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut conns = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                acc = listener.accept() => {
+                    if let Ok((mut inbound, _)) = acc {
+                        let up = upstream.clone();
+                        conns.spawn(async move {
+                            if let Ok(mut out) = tokio::net::TcpStream::connect(up).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        conns.abort_all();
+        drop(listener);
+    });
+    NameNodeProxy { port, stop, task }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_namenode_stopped_mid_range_commits_nothing() {
+    let direct = unique_url("nnstop");
+    let path = direct
+        .trim_start_matches("hdfs://")
+        .split_once('/')
+        .map(|(_, p)| p.to_owned())
+        .expect("path");
+    let proxy = start_proxy().await;
+    let via_proxy = format!("hdfs://127.0.0.1:{}/{path}", proxy.port);
+    let wh = open(&via_proxy).await;
+    land(&wh, 0, 0, 9).await;
+    let mut w = wh
+        .begin_range(TOPIC, 0, 10, &data::tables())
+        .expect("begin");
+    let (raw, acc, rej) = data::batches(0, 10, 19);
+    w.write("raw", &raw).await.expect("raw");
+    w.write("assessments", &acc).await.expect("acc");
+    w.write("rejects", &rej).await.expect("rej");
+    // The NameNode goes away before the commit.
+    proxy.stop.send(true).expect("stop");
+    proxy.task.await.expect("proxy task");
+    let e = w.commit(19).await.expect_err("commit must fail");
+    println!("{e}: {:?}", e.root());
+    assert!(e.is_transient(), "{e:?}");
+    assert!(
+        e.path()
+            .is_some_and(|p| p.contains(&format!("127.0.0.1:{}", proxy.port))),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .contains("events/0 range from offset 10 to 19"),
+        "{e}"
+    );
+    // The partition needs recovery before it can go on.
+    assert!(matches!(
+        wh.begin_range(TOPIC, 0, 10, &data::tables()),
+        Err(Error::RecoveryRequired { .. })
+    ));
+    // Seen through the real NameNode: only the first range is committed, and it is complete.
+    let direct_wh = open(&direct).await;
+    let opts = common::verify_options(&[0]).with_allow_uncommitted_files(true);
+    let r = verify(&direct_wh, &opts).await.expect("verify");
+    assert!(r.is_ok(), "{r}");
+    assert_eq!(r.markers, 1);
+    let rep = direct_wh.recover().await.expect("recover");
+    assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
+    land(&direct_wh, 0, 10, 19).await;
+    let r = verify(&direct_wh, &common::verify_options(&[0]))
+        .await
+        .expect("verify");
+    assert!(r.is_ok(), "{r}");
+    common::check_rows_range(&direct_wh, 0, 0, 19)
+        .await
+        .expect("rows");
+}
