@@ -397,3 +397,99 @@ pub async fn land_file(
         .map_err(|_| anyhow::anyhow!("the flattening thread panicked"))?;
     sink.finish().await
 }
+
+/// Lands a Kafka topic, bounded: every partition from the warehouse's committed offsets
+/// (recovery; never Kafka's group offsets) up to the high watermarks snapshotted at start,
+/// then commits and returns. Messages of one partition are flattened in chunks of
+/// `opts.chunk_messages`. A retention gap (next offset below the low watermark) is an error
+/// naming topic, partition and the missing range unless `bounded.accept_gaps`, in which case
+/// it is recorded in the warehouse (`_gaps/`), where `verify` reports it.
+pub async fn land_topic_bounded(
+    kafka: &kafka_io::KafkaConfig,
+    topic: &str,
+    warehouse: Warehouse,
+    bounded: kafka_io::BoundedOptions,
+    opts: &FileLandOptions,
+) -> Result<Totals> {
+    let recovered = warehouse
+        .recover()
+        .await
+        .context("recovering the warehouse")?;
+    let resume: BTreeMap<i32, i64> = recovered
+        .next_offsets
+        .iter()
+        .filter(|(tp, _)| tp.topic == topic)
+        .map(|(tp, next)| (tp.partition, *next))
+        .collect();
+    let mut consumer = kafka_io::BoundedConsumer::start(
+        kafka,
+        topic,
+        kafka_io::StartPosition::Resume(resume),
+        bounded,
+    )
+    .with_context(|| format!("starting a bounded read of topic {topic}"))?;
+    for gap in consumer.report().gaps {
+        warehouse
+            .record_gap(
+                topic,
+                gap.partition,
+                gap.from,
+                gap.to - 1,
+                "expired before it landed (accepted gap)",
+            )
+            .await
+            .context("recording an accepted retention gap")?;
+    }
+    let mut sink = Sink::new(warehouse);
+    let mut flattener = Flattener::new(opts.flatten.clone());
+    loop {
+        let batch = tokio::task::block_in_place(|| consumer.next_batch())
+            .with_context(|| format!("reading topic {topic}"))?;
+        let Some(batch) = batch else { break };
+        let mut first = None;
+        let mut last = 0;
+        for m in batch.iter() {
+            let msg = Message {
+                topic: m.topic,
+                partition: m.partition,
+                offset: m.offset,
+                timestamp_ms: m.timestamp_ms,
+                key: m.key,
+                value: m.payload,
+            };
+            flattener.push(&msg)?;
+            first.get_or_insert(m.offset);
+            last = m.offset;
+            if flattener.len() >= opts.chunk_messages {
+                let tables = flattener.flush()?;
+                let first_offset = first.take().unwrap_or(m.offset);
+                sink.write(Chunk {
+                    topic: topic.to_owned(),
+                    partition: m.partition,
+                    first_offset,
+                    last_offset: last,
+                    tables,
+                })
+                .await?;
+            }
+        }
+        if let Some(first_offset) = first {
+            let tables = flattener.flush()?;
+            sink.write(Chunk {
+                topic: topic.to_owned(),
+                partition: batch.partition(),
+                first_offset,
+                last_offset: last,
+                tables,
+            })
+            .await?;
+        }
+    }
+    let report = consumer.report();
+    tracing::info!(
+        messages = report.messages,
+        partitions = report.partitions.len(),
+        "bounded read done"
+    );
+    sink.finish().await
+}

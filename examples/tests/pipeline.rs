@@ -1,0 +1,50 @@
+//! The README's main job: `pipeline` on the embedded default (in-process Kafka, local
+//! warehouse) prints the answers, and refuses to mix runs unless asked to start fresh.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+fn pipeline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run pipeline")
+}
+
+#[test]
+fn embedded_default_answers_and_reruns_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("warehouse");
+    let wh = wh.to_str().unwrap();
+    let out = pipeline(&["--warehouse", wh]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("published 3280 events"), "{stdout}");
+    assert!(
+        stdout.contains("How many assessments are in the dataset?  3280"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("How many people took Learning Git?        394"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Most common exam:                         Learning Git (394 events)"));
+    assert!(stdout.contains("verify: ok"), "{stdout}");
+
+    // A second run on the same warehouse would mix two clusters' offsets: refused, clearly.
+    let again = pipeline(&["--warehouse", wh]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("pass --fresh"), "{err}");
+
+    // --fresh starts over and gives the same answers.
+    let fresh = pipeline(&["--warehouse", wh, "--fresh"]);
+    assert!(fresh.status.success());
+    assert!(String::from_utf8_lossy(&fresh.stdout).contains("dataset?  3280"));
+}
