@@ -1,7 +1,7 @@
 //! Lands events into the warehouse as Parquet, exactly once.
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
-use examples::land::{FileLandOptions, land_file};
+use examples::land::{FileLandOptions, land_file, land_topic_bounded};
 use hdfs_sink::{SinkConfig, Warehouse};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -13,8 +13,20 @@ use std::time::Instant;
 struct Args {
     /// Event file to land: a JSON array (like the original dataset) or NDJSON, detected
     /// from its first byte. Topic = the file's name, partition 0, offset = event index.
+    #[arg(long, conflicts_with = "brokers", required_unless_present = "brokers")]
+    input: Option<PathBuf>,
+    /// Kafka bootstrap servers: land `--topic` bounded, from the warehouse's committed
+    /// offsets up to the high watermarks snapshotted at start (the recipe's
+    /// earliest→latest read), then exit.
+    #[arg(long, requires = "topic")]
+    brokers: Option<String>,
+    /// Kafka topic to land (with `--brokers`).
     #[arg(long)]
-    input: PathBuf,
+    topic: Option<String>,
+    /// Accept a retention gap (offsets that expired before they landed): record it in the
+    /// warehouse, where `verify` reports it, instead of stopping with an error.
+    #[arg(long)]
+    accept_gaps: bool,
     /// Warehouse: a local directory, `file:///path`, or `hdfs://host:port/path`.
     #[arg(long)]
     warehouse: String,
@@ -43,7 +55,17 @@ fn main() -> Result<()> {
             chunk_messages: args.chunk_messages,
             ..FileLandOptions::default()
         };
-        let totals = land_file(&args.input, warehouse, &opts).await?;
+        let totals = match (&args.input, &args.brokers, &args.topic) {
+            (Some(input), _, _) => land_file(input, warehouse, &opts).await?,
+            (None, Some(brokers), Some(topic)) => {
+                let kafka = kafka_io::KafkaConfig::new(brokers.clone());
+                let bounded = kafka_io::BoundedOptions::builder()
+                    .with_accept_gaps(args.accept_gaps)
+                    .build()?;
+                land_topic_bounded(&kafka, topic, warehouse, bounded, &opts).await?
+            }
+            _ => bail!("give --input FILE, or --brokers B --topic T"),
+        };
         print!("{}", totals.summary(started.elapsed()));
         Ok(())
     })
