@@ -493,3 +493,4 @@ pub async fn land_topic_bounded(
     );
     sink.finish().await
 }
+
