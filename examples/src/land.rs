@@ -493,4 +493,3 @@ pub async fn land_topic_bounded(
     );
     sink.finish().await
 }
-
