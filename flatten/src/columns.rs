@@ -129,10 +129,6 @@ impl StrCol {
         self.offsets.len() - 1
     }
 
-    pub(crate) fn data_len(&self) -> usize {
-        self.data.len()
-    }
-
     /// The row holding exactly `s`, if any (a linear scan: for small dictionaries).
     pub(crate) fn position(&self, s: &str) -> Option<usize> {
         self.offsets

@@ -137,7 +137,7 @@ impl Default for FlattenConfig {
     }
 }
 
-/// `raw` columns.
+/// A message as it arrived: the `raw` table, and the first six columns of `rejects`.
 #[derive(Debug, Default)]
 struct RawCols {
     topic: DictCol,
@@ -148,15 +148,22 @@ struct RawCols {
     value: BinCol,
 }
 
-/// `rejects` columns.
+impl RawCols {
+    #[inline]
+    fn push(&mut self, msg: &Message<'_>, topic_key: usize, timestamp_us: Option<i64>) {
+        self.topic.push(topic_key, true);
+        self.partition.push(msg.partition);
+        self.offset.push(msg.offset);
+        self.timestamp.0.push_opt(timestamp_us);
+        self.key.push_opt(msg.key);
+        self.value.push_opt(msg.value);
+    }
+}
+
+/// `rejects` columns: the message, then why it was rejected.
 #[derive(Debug, Default)]
 struct RejectCols {
-    topic: DictCol,
-    partition: I32Col,
-    offset: I64Col,
-    timestamp: TsCol,
-    key: BinCol,
-    value: BinCol,
+    msg: RawCols,
     kind: StrCol,
     path: StrCol,
     error: StrCol,
@@ -230,13 +237,6 @@ impl Flattener {
         self.stats.messages == 0
     }
 
-    /// Approximate bytes buffered since the last flush (values and strings), for rotation.
-    pub fn buffered_bytes(&self) -> usize {
-        self.raw.value.data_len()
-            + self.rejects.value.data_len()
-            + self.decoder.events.keen_id.data_len() * 8
-    }
-
     /// Appends one message: a `raw` row, and an `assessments` row (with its `questions` and
     /// `options`) or a `rejects` row.
     ///
@@ -245,7 +245,11 @@ impl Flattener {
     /// nothing has been appended then. Invalid input is never an error.
     pub fn push(&mut self, msg: &Message<'_>) -> Result<(), Error> {
         let vlen = msg.value.map_or(0, <[u8]>::len);
-        let biggest = self.raw.value.data_len().max(self.rejects.value.data_len());
+        let biggest = self
+            .raw
+            .value
+            .data_len()
+            .max(self.rejects.msg.value.data_len());
         if biggest + vlen > MAX_COLUMN_BYTES {
             return Err(Error::BatchFull {
                 topic: msg.topic.to_owned(),
@@ -259,13 +263,7 @@ impl Flattener {
         let timestamp_us = msg.timestamp_ms.and_then(|ms| ms.checked_mul(1000));
         let topic_key = self.topic_key(msg.topic);
         if self.config.build_raw {
-            let r = &mut self.raw;
-            r.topic.push(topic_key, true);
-            r.partition.push(msg.partition);
-            r.offset.push(msg.offset);
-            r.timestamp.0.push_opt(timestamp_us);
-            r.key.push_opt(msg.key);
-            r.value.push_opt(msg.value);
+            self.raw.push(msg, topic_key, timestamp_us);
         }
         let prov = Prov {
             topic_key,
@@ -362,12 +360,7 @@ impl Flattener {
         let kind = e.kind();
         self.stats.rejected += 1;
         let r = &mut self.rejects;
-        r.topic.push(topic_key, true);
-        r.partition.push(msg.partition);
-        r.offset.push(msg.offset);
-        r.timestamp.0.push_opt(timestamp_us);
-        r.key.push_opt(msg.key);
-        r.value.push_opt(msg.value);
+        r.msg.push(msg, topic_key, timestamp_us);
         r.kind.push(kind.as_str());
         self.scratch.clear();
         match e.path() {

@@ -69,6 +69,26 @@ fn prov(p: &mut ProvCols, topics: &ArrayRef, table: Table) -> Result<Vec<ArrayRe
     Ok(vec![topic, p.partition.finish(), p.offset.finish()])
 }
 
+/// The six columns of a message as it arrived (`raw`, and the start of `rejects`).
+fn message_columns(
+    m: &mut RawCols,
+    topics: &ArrayRef,
+    table: Table,
+) -> Result<Vec<ArrayRef>, Error> {
+    let topic = m
+        .topic
+        .finish(Arc::clone(topics))
+        .map_err(|source| Error::Arrow { table, source })?;
+    Ok(vec![
+        topic,
+        m.partition.finish(),
+        m.offset.finish(),
+        m.timestamp.finish(),
+        m.key.finish(),
+        m.value.finish(),
+    ])
+}
+
 fn list_of(fields: Fields) -> Arc<Field> {
     Arc::new(Field::new_list_field(DataType::Struct(fields), true))
 }
@@ -226,43 +246,14 @@ pub(crate) fn build(
     let assessments = batch(Table::Assessments, cols)?;
 
     let raw = if build_raw {
-        let topic = raw
-            .topic
-            .finish(Arc::clone(topics))
-            .map_err(arrow(Table::Raw))?;
-        batch(
-            Table::Raw,
-            vec![
-                topic,
-                raw.partition.finish(),
-                raw.offset.finish(),
-                raw.timestamp.finish(),
-                raw.key.finish(),
-                raw.value.finish(),
-            ],
-        )?
+        batch(Table::Raw, message_columns(raw, topics, Table::Raw)?)?
     } else {
         RecordBatch::new_empty(schema(Table::Raw))
     };
 
-    let topic = rj
-        .topic
-        .finish(Arc::clone(topics))
-        .map_err(arrow(Table::Rejects))?;
-    let rejects = batch(
-        Table::Rejects,
-        vec![
-            topic,
-            rj.partition.finish(),
-            rj.offset.finish(),
-            rj.timestamp.finish(),
-            rj.key.finish(),
-            rj.value.finish(),
-            rj.kind.finish(),
-            rj.path.finish(),
-            rj.error.finish(),
-        ],
-    )?;
+    let mut cols = message_columns(&mut rj.msg, topics, Table::Rejects)?;
+    cols.extend([rj.kind.finish(), rj.path.finish(), rj.error.finish()]);
+    let rejects = batch(Table::Rejects, cols)?;
 
     Ok(Flattened {
         batches: [raw, assessments, questions, options, rejects],

@@ -2,10 +2,9 @@
 use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use clap::Parser;
 use kafka_io::{
-    Batch, BoundedConsumer, BoundedOptions, KafkaConfig, StartAll, StartOffset, StartPosition,
+    Batch, BoundedConsumer, BoundedOptions, StartAll, StartOffset, StartPosition,
     StreamingConsumer, StreamingOptions,
 };
 
@@ -17,9 +16,8 @@ use kafka_io::{
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Kafka bootstrap servers, host:port[,host:port...].
-    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    kafka: examples::KafkaArgs,
     /// Topic to read.
     #[arg(long)]
     topic: String,
@@ -35,28 +33,15 @@ struct Args {
     /// Consumer group for the streaming (no --exit-at-end) mode; nothing is committed.
     #[arg(long, default_value = "kafka-io-consume")]
     group: String,
-    /// Extra librdkafka property KEY=VALUE, e.g. security.protocol=SASL_SSL (repeatable).
-    #[arg(long = "property", value_name = "KEY=VALUE")]
-    properties: Vec<String>,
     /// No progress on stderr.
     #[arg(long)]
     quiet: bool,
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    examples::init_tracing_at("warn");
     let args = Args::parse();
-    let mut config = KafkaConfig::builder(&args.brokers);
-    for p in &args.properties {
-        let (k, v) = p.split_once('=').context("--property takes KEY=VALUE")?;
-        config = config.with_property(k, v);
-    }
-    let config = config.build()?;
+    let config = args.kafka.config()?;
     let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
     let started = Instant::now();
     let mut stats = Stats {

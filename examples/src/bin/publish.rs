@@ -7,8 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Parser;
 use kafka_io::{
-    Admin, Compression, KafkaConfig, PublishOptions, PublishPhase, PublishProgress, Publisher,
-    TopicSpec,
+    Admin, Compression, PublishOptions, PublishPhase, PublishProgress, Publisher, TopicSpec,
 };
 
 /// Publish an event file to Kafka: each element of a JSON array (or each NDJSON line) becomes
@@ -18,9 +17,8 @@ use kafka_io::{
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Kafka bootstrap servers, host:port[,host:port...].
-    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    brokers: String,
+    #[command(flatten)]
+    kafka: examples::KafkaArgs,
     /// Topic to publish to; created if it does not exist.
     #[arg(long)]
     topic: String,
@@ -42,28 +40,15 @@ struct Args {
     /// Batch compression: none, gzip, snappy, lz4 or zstd (zstd needs kafka-io's `zstd` feature).
     #[arg(long, default_value = "lz4", value_parser = ["none", "gzip", "snappy", "lz4", "zstd"])]
     compression: String,
-    /// Extra librdkafka property KEY=VALUE, e.g. security.protocol=SASL_SSL (repeatable).
-    #[arg(long = "property", value_name = "KEY=VALUE")]
-    properties: Vec<String>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    examples::init_tracing_at("warn");
     let args = Args::parse();
-    let mut config = KafkaConfig::builder(&args.brokers);
-    for p in &args.properties {
-        let (k, v) = p.split_once('=').context("--property takes KEY=VALUE")?;
-        config = config.with_property(k, v);
-    }
-    let config = config.build()?;
+    let config = args.kafka.config()?;
     let spec = TopicSpec::new(&args.topic, args.partitions)
         .with_replication_factor(args.replication_factor);
     let (outcome, desc) = Admin::new(&config)?.ensure_topic(&spec)?;

@@ -1,19 +1,15 @@
 //! Create or describe a Kafka topic.
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kafka_io::{Admin, KafkaConfig, TopicSpec};
+use kafka_io::{Admin, TopicSpec};
 
 /// Create a topic (if it does not exist) or describe one: partitions, leaders, replicas,
 /// in-sync replicas and low/high watermarks.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Kafka bootstrap servers, host:port[,host:port...].
-    #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    brokers: String,
-    /// Extra librdkafka property KEY=VALUE, e.g. security.protocol=SASL_SSL (repeatable).
-    #[arg(long = "property", value_name = "KEY=VALUE", global = true)]
-    properties: Vec<String>,
+    #[command(flatten)]
+    kafka: examples::KafkaArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,19 +46,9 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .init();
+    examples::init_tracing_at("warn");
     let args = Args::parse();
-    let mut config = KafkaConfig::builder(&args.brokers);
-    for p in &args.properties {
-        let (k, v) = p.split_once('=').context("--property takes KEY=VALUE")?;
-        config = config.with_property(k, v);
-    }
-    let admin = Admin::new(&config.build()?)?;
+    let admin = Admin::new(&args.kafka.config()?)?;
     match args.command {
         Command::Create {
             topic,
