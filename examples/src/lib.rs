@@ -8,6 +8,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod follow;
 pub mod generator;
 pub mod land;
 
@@ -24,6 +25,71 @@ pub fn init_tracing_at(default_level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// Parses a duration: a number with unit `ms`, `s`, `m` or `h` (`500ms`, `30s`, `5m`), or
+/// plain seconds (`2.5`).
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (s, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a duration like 500ms, 30s, 5m or 1h, got {s:?}"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!(
+            "a duration must be a non-negative number, got {s:?}"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(v * scale))
+}
+
+/// Completes on the first SIGINT or SIGTERM; a second one exits the process at once with
+/// status 130 (whatever is open stays uncommitted and is recovered by the next run).
+pub async fn shutdown_signal() {
+    let first = async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                    tokio::spawn(async move {
+                        tokio::select! {
+                            _ = int.recv() => {}
+                            _ = term.recv() => {}
+                        }
+                        eprintln!("second signal: exiting without committing the open ranges");
+                        std::process::exit(130);
+                    });
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    };
+    first.await;
 }
 
 /// The Kafka connection flags shared by the programs (`#[command(flatten)]`).

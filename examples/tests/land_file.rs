@@ -167,3 +167,93 @@ fn a_structurally_broken_array_stops_with_its_position() {
             == 0
     );
 }
+
+#[test]
+fn tables_flag_lands_the_chosen_tables_and_always_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.ndjson");
+    let mut body = String::new();
+    for (i, e) in Generator::new(4, 20).enumerate() {
+        body.push_str(&e);
+        body.push('\n');
+        if i == 7 {
+            body.push_str("{\"keen_id\": 12}\n");
+        }
+    }
+    std::fs::write(&input, body).unwrap();
+    let wh = dir.path().join("wh");
+    let run = |tables: &str| {
+        Command::new(env!("CARGO_BIN_EXE_land"))
+            .args(["--tables", tables, "--input"])
+            .arg(&input)
+            .arg("--warehouse")
+            .arg(&wh)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let bad = run("assessments,bogus");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown table \"bogus\""),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
+    let out = run("assessments,questions,options");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        summary.contains("landed 21 messages (20 events, 1 rejects)"),
+        "{summary}"
+    );
+    assert!(!wh.join("raw").exists(), "raw was not asked for");
+    assert_eq!(rows(&wh, "assessments"), 20);
+    assert_eq!(rows(&wh, "rejects"), 1, "rejects are always landed");
+    let questions = rows(&wh, "questions");
+    assert!(questions > 20, "{questions}");
+    assert!(rows(&wh, "options") > questions);
+    // The marker lists exactly the landed tables.
+    let markers: Vec<_> = std::fs::read_dir(wh.join("_commits"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(markers.len(), 1);
+    let marker: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&markers[0]).unwrap()).unwrap();
+    let mut listed: Vec<&str> = marker["tables"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, ["assessments", "options", "questions", "rejects"]);
+
+    // verify passes; the raw balance is skipped on a range without raw, not failed.
+    let v = Command::new(env!("CARGO_BIN_EXE_verify"))
+        .arg("--warehouse")
+        .arg(&wh)
+        .args(["--balance", "raw=assessments+rejects"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&v.stdout);
+    assert!(
+        v.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&v.stderr)
+    );
+    assert!(report.contains("not checked on 1 range"), "{report}");
+
+    // A rerun lands nothing (whatever the table selection).
+    let again = run("raw,assessments");
+    assert!(again.status.success());
+    let summary = String::from_utf8(again.stdout).unwrap();
+    assert!(summary.contains("landed 0 messages"), "{summary}");
+    assert_eq!(rows(&wh, "assessments"), 20);
+}

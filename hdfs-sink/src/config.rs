@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use parquet::basic::{Compression as PqCompression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::ConfigError;
 
@@ -82,6 +83,22 @@ pub struct ParquetOptions {
     pub statistics: Statistics,
     /// Target data page size in bytes. Default: 1 MiB.
     pub data_page_size_bytes: usize,
+    /// Per-column overrides, keyed by table name, then by the column's dotted leaf path
+    /// (`value`, `sequences.questions.list.element.id`). Default: none.
+    pub columns: BTreeMap<String, BTreeMap<String, ColumnOptions>>,
+}
+
+/// Settings of one column that override the file-wide [`ParquetOptions`]; `None` keeps the
+/// file-wide value. Useful for a large high-cardinality column (e.g. a raw message body:
+/// a cheaper codec level, no dictionary attempt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColumnOptions {
+    /// Codec of this column.
+    pub compression: Option<Compression>,
+    /// Dictionary encoding of this column.
+    pub dictionary: Option<bool>,
+    /// Statistics of this column.
+    pub statistics: Option<Statistics>,
 }
 
 impl Default for ParquetOptions {
@@ -93,29 +110,65 @@ impl Default for ParquetOptions {
             dictionary: true,
             statistics: Statistics::Page,
             data_page_size_bytes: 1024 * 1024,
+            columns: BTreeMap::new(),
+        }
+    }
+}
+
+impl Statistics {
+    fn to_parquet(self) -> EnabledStatistics {
+        match self {
+            Statistics::None => EnabledStatistics::None,
+            Statistics::Chunk => EnabledStatistics::Chunk,
+            Statistics::Page => EnabledStatistics::Page,
         }
     }
 }
 
 impl ParquetOptions {
-    pub(crate) fn writer_properties(&self) -> Result<WriterProperties, ConfigError> {
+    fn builder(&self) -> Result<WriterPropertiesBuilder, ConfigError> {
         Ok(WriterProperties::builder()
             .set_compression(self.compression.to_parquet()?)
             .set_max_row_group_row_count(Some(self.max_row_group_rows))
             .set_max_row_group_bytes(Some(self.max_row_group_bytes))
             .set_dictionary_enabled(self.dictionary)
-            .set_statistics_enabled(match self.statistics {
-                Statistics::None => EnabledStatistics::None,
-                Statistics::Chunk => EnabledStatistics::Chunk,
-                Statistics::Page => EnabledStatistics::Page,
-            })
+            .set_statistics_enabled(self.statistics.to_parquet())
             .set_data_page_size_limit(self.data_page_size_bytes)
             .set_created_by(format!(
                 "hdfs-sink {} ({})",
                 env!("CARGO_PKG_VERSION"),
                 parquet::file::properties::DEFAULT_CREATED_BY
-            ))
-            .build())
+            )))
+    }
+
+    /// Properties of files of tables without column overrides.
+    pub(crate) fn writer_properties(&self) -> Result<WriterProperties, ConfigError> {
+        Ok(self.builder()?.build())
+    }
+
+    /// Properties of the files of each table that has column overrides.
+    pub(crate) fn table_properties(
+        &self,
+    ) -> Result<BTreeMap<String, WriterProperties>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for (table, columns) in &self.columns {
+            let mut b = self.builder()?;
+            for (column, o) in columns {
+                let path =
+                    ColumnPath::from(column.split('.').map(str::to_owned).collect::<Vec<_>>());
+                if let Some(c) = o.compression {
+                    b = b.set_column_compression(path.clone(), c.to_parquet()?);
+                }
+                if let Some(d) = o.dictionary {
+                    b = b.set_column_dictionary_enabled(path.clone(), d);
+                }
+                if let Some(st) = o.statistics {
+                    b = b.set_column_statistics_enabled(path, st.to_parquet());
+                }
+            }
+            out.insert(table.clone(), b.build());
+        }
+        Ok(out)
     }
 }
 
@@ -255,6 +308,15 @@ impl SinkConfig {
             })
         };
         self.parquet.compression.to_parquet()?;
+        self.parquet.table_properties()?;
+        for (table, columns) in &self.parquet.columns {
+            if table.is_empty() || columns.keys().any(|c| c.is_empty()) {
+                return invalid(
+                    "parquet.columns",
+                    "table and column names must be non-empty",
+                );
+            }
+        }
         if self.parquet.max_row_group_rows == 0 {
             return invalid("parquet.max_row_group_rows", "must be > 0");
         }
@@ -340,6 +402,23 @@ impl SinkConfigBuilder {
     /// Statistics level (default per page).
     pub fn with_statistics(mut self, statistics: Statistics) -> Self {
         self.config.parquet.statistics = statistics;
+        self
+    }
+
+    /// Override the codec, dictionary or statistics of one column of `table` (`column` is the
+    /// dotted leaf path, e.g. `value`).
+    pub fn with_column_options(
+        mut self,
+        table: impl Into<String>,
+        column: impl Into<String>,
+        options: ColumnOptions,
+    ) -> Self {
+        self.config
+            .parquet
+            .columns
+            .entry(table.into())
+            .or_default()
+            .insert(column.into(), options);
         self
     }
 

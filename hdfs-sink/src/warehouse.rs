@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) backend: Backend,
     pub(crate) config: SinkConfig,
     pub(crate) props: WriterProperties,
+    /// Properties of tables with column overrides.
+    pub(crate) table_props: BTreeMap<String, WriterProperties>,
     pub(crate) url: String,
     pub(crate) state: Mutex<State>,
 }
@@ -130,12 +132,14 @@ impl Warehouse {
     fn connect(url: &str, config: SinkConfig) -> Result<Warehouse> {
         config.validate()?;
         let props = config.parquet.writer_properties()?;
+        let table_props = config.parquet.table_properties()?;
         let backend = Backend::from_url(url, &config)?;
         let inner = Arc::new(Inner {
             url: backend.display(""),
             backend,
             config,
             props,
+            table_props,
             state: Mutex::new(State::default()),
         });
         Ok(Warehouse { inner })
@@ -479,6 +483,11 @@ impl Warehouse {
 }
 
 impl Inner {
+    /// Writer properties of `table`'s files (its column overrides applied).
+    pub(crate) fn props_for(&self, table: &str) -> &WriterProperties {
+        self.table_props.get(table).unwrap_or(&self.props)
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use bytes::Bytes;
-use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use tracing::{debug, info, warn};
 
 use crate::config::{DatePartitioning, RotationPolicy};
-use crate::error::{BackendError, Error, Op, Result};
+use crate::error::{Error, Op, Result};
 use crate::failpoint;
 use crate::hive;
 use crate::marker::{FileEntry, Marker, TableEntry, now_ms};
@@ -22,17 +22,27 @@ use crate::names::{COMMITS_DIR, OffsetRange, TMP_DIR, TopicPartition, range_stem
 use crate::storage::{StorageFile, with_retry};
 use crate::warehouse::Inner;
 
-type ErrorSlot = Arc<std::sync::Mutex<Option<(Op, BackendError)>>>;
-
 /// One open Parquet file: a table (and Hive directory) of the range.
+///
+/// Encoding is synchronous (`ArrowWriter` into a memory buffer) and runs on tokio's blocking
+/// pool, one job per file, so the tables of a write are encoded in parallel; the encoded bytes
+/// are then appended to the storage file.
 struct OpenFile {
     /// Hive directory (`date=…`) or `""`.
     dir: String,
     tmp_rel: String,
-    writer: AsyncArrowWriter<StorageFile>,
-    error_slot: ErrorSlot,
+    /// `None` only while an encoding job owns it (or after that job was lost).
+    encoder: Option<ArrowWriter<Vec<u8>>>,
+    file: StorageFile,
+    /// An emptied output buffer kept for the next encoding job.
+    spare: Vec<u8>,
     rows: u64,
+    /// Encoded bytes written plus the estimate of the buffered row group, after the last write.
+    size: u64,
 }
+
+/// What an encoding job gives back: the encoder, its output, and the outcome.
+type EncodeOutput = (ArrowWriter<Vec<u8>>, Vec<u8>, parquet::errors::Result<()>);
 
 pub(crate) struct TableSlot {
     pub(crate) name: String,
@@ -194,7 +204,7 @@ impl RangeWriter {
         self.tables
             .iter()
             .flat_map(|t| t.files.values())
-            .map(|f| (f.writer.bytes_written() + f.writer.in_progress_size()) as u64)
+            .map(|f| f.size)
             .sum()
     }
 
@@ -225,60 +235,183 @@ impl RangeWriter {
     /// After an error the range cannot be committed ([`Error::RangeFailed`]): abort it and
     /// land its offsets again.
     pub async fn write(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
-        match self.write_inner(table, batch).await {
+        self.write_tables(&[(table, batch)]).await
+    }
+
+    /// Append one batch to each of several tables, encoding the tables **in parallel** (one
+    /// job per file on tokio's blocking pool), then appending the encoded bytes to the files.
+    /// Same rules as [`write`](Self::write) for each `(table, batch)`; a table may appear
+    /// more than once (its batches are written in order).
+    pub async fn write_tables(&mut self, batches: &[(&str, &RecordBatch)]) -> Result<()> {
+        match self.write_inner(batches).await {
             Ok(()) => Ok(()),
-            Err(e) => {
+            Err((table, e)) => {
                 self.failed = true;
-                Err(self.wrap(None, Some(table), e))
+                let table = table.or_else(|| batches.first().map(|(t, _)| (*t).to_owned()));
+                Err(self.wrap(None, table.as_deref(), e))
             }
         }
     }
 
-    async fn write_inner(&mut self, table: &str, batch: &RecordBatch) -> Result<()> {
+    async fn write_inner(
+        &mut self,
+        batches: &[(&str, &RecordBatch)],
+    ) -> std::result::Result<(), (Option<String>, Error)> {
         if self.failed {
-            return Err(Error::RangeFailed);
+            return Err((None, Error::RangeFailed));
         }
-        let Some(ti) = self.tables.iter().position(|t| t.name == table) else {
-            return Err(Error::UnknownTable {
-                table: table.to_owned(),
-            });
-        };
-        let declared = &self.tables[ti].schema;
-        if batch.schema().fields() != declared.fields() {
-            return Err(Error::SchemaMismatch {
-                table: table.to_owned(),
-                expected: declared.clone(),
-                found: batch.schema(),
-            });
-        }
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        let pieces = match &self.tables[ti].part {
-            Some((p, idx)) => hive::split(table, p, *idx, batch)?,
-            None => vec![(String::new(), batch.clone())],
-        };
-        for (dir, piece) in pieces {
-            if !self.tables[ti].files.contains_key(&dir) {
-                let f = self.open_file(ti, &dir).await?;
-                self.tables[ti].files.insert(dir.clone(), f);
+        // 1. Check every batch and split the date-partitioned ones, before any I/O.
+        let mut groups: Vec<((usize, String), Vec<RecordBatch>)> = Vec::new();
+        for (table, batch) in batches {
+            let Some(ti) = self.tables.iter().position(|t| t.name == *table) else {
+                let e = Error::UnknownTable {
+                    table: (*table).to_owned(),
+                };
+                return Err((Some((*table).to_owned()), e));
+            };
+            let declared = &self.tables[ti].schema;
+            if batch.schema().fields() != declared.fields() {
+                let e = Error::SchemaMismatch {
+                    table: (*table).to_owned(),
+                    expected: declared.clone(),
+                    found: batch.schema(),
+                };
+                return Err((Some((*table).to_owned()), e));
             }
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let pieces = match &self.tables[ti].part {
+                Some((p, idx)) => hive::split(table, p, *idx, batch)
+                    .map_err(|e| (Some((*table).to_owned()), e))?,
+                None => vec![(String::new(), (*batch).clone())],
+            };
+            for (dir, piece) in pieces {
+                let key = (ti, dir);
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) => v.push(piece),
+                    None => groups.push((key, vec![piece])),
+                }
+            }
+        }
+        // 2. Create the files not open yet.
+        for ((ti, dir), _) in &groups {
+            if !self.tables[*ti].files.contains_key(dir) {
+                let f = self
+                    .open_file(*ti, dir)
+                    .await
+                    .map_err(|e| (Some(self.tables[*ti].name.clone()), e))?;
+                self.tables[*ti].files.insert(dir.clone(), f);
+            }
+        }
+        // 3. Encode, one blocking job per file.
+        let mut jobs = Vec::with_capacity(groups.len());
+        for ((ti, dir), pieces) in groups {
+            let name = self.tables[ti].name.clone();
+            let Some(f) = self.tables[ti].files.get_mut(&dir) else {
+                return Err((Some(name), Error::RangeFailed));
+            };
+            let Some(mut encoder) = f.encoder.take() else {
+                return Err((Some(name), Error::RangeFailed));
+            };
+            let spare = std::mem::take(&mut f.spare);
+            let rows: u64 = pieces.iter().map(|p| p.num_rows() as u64).sum();
+            let n = pieces.len();
+            let job = tokio::task::spawn_blocking(move || -> EncodeOutput {
+                let r = pieces.iter().try_for_each(|p| encoder.write(p));
+                let out = std::mem::replace(encoder.inner_mut(), spare);
+                (encoder, out, r)
+            });
+            jobs.push(async move { (ti, dir, rows, n, job.await) });
+        }
+        let done = futures::future::join_all(jobs).await;
+        // 4. Put the encoders back, then append the encoded bytes, all files concurrently.
+        let mut first_err: Option<(Option<String>, Error)> = None;
+        let mut outputs: Vec<(usize, String, Vec<u8>)> = Vec::new();
+        for (ti, dir, rows, n, joined) in done {
+            let inner = &self.inner;
             let t = &mut self.tables[ti];
             let Some(f) = t.files.get_mut(&dir) else {
                 continue;
             };
-            if let Err(e) = f.writer.write(&piece).await {
-                return Err(file_error(
-                    &self.inner,
-                    &f.tmp_rel,
-                    &f.error_slot,
-                    Op::Write,
-                    e,
+            let shown = inner.backend.display(&f.tmp_rel);
+            match joined {
+                Ok((encoder, out, r)) => {
+                    f.size = (encoder.bytes_written() + encoder.in_progress_size()) as u64;
+                    f.encoder = Some(encoder);
+                    match r {
+                        Ok(()) => {
+                            f.rows += rows;
+                            t.rows += rows;
+                            for _ in 0..n {
+                                failpoint::hit("write.after_batch");
+                            }
+                        }
+                        Err(e) => {
+                            first_err
+                                .get_or_insert((Some(t.name.clone()), Error::parquet(shown, e)));
+                        }
+                    }
+                    outputs.push((ti, dir, out));
+                }
+                Err(e) => {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                    let e = ParquetError::General(format!("encoding job cancelled: {e}"));
+                    first_err.get_or_insert((Some(t.name.clone()), Error::parquet(shown, e)));
+                }
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        self.append_outputs(outputs, Op::Write).await
+    }
+
+    /// Append encoded output to the files, concurrently; keep the emptied buffers for reuse.
+    async fn append_outputs(
+        &mut self,
+        mut outputs: Vec<(usize, String, Vec<u8>)>,
+        op: Op,
+    ) -> std::result::Result<(), (Option<String>, Error)> {
+        let inner = self.inner.clone();
+        let mut puts = Vec::new();
+        for (ti, t) in self.tables.iter_mut().enumerate() {
+            for (dir, f) in t.files.iter_mut() {
+                let Some(i) = outputs
+                    .iter()
+                    .position(|(oti, odir, _)| *oti == ti && odir == dir)
+                else {
+                    continue;
+                };
+                let (_, _, out) = outputs.swap_remove(i);
+                let name = &t.name;
+                let OpenFile {
+                    file,
+                    spare,
+                    tmp_rel,
+                    ..
+                } = f;
+                if out.is_empty() {
+                    *spare = out;
+                    continue;
+                }
+                puts.push(async move {
+                    let (buf, r) = file.put(out).await;
+                    *spare = buf;
+                    (name, tmp_rel, r)
+                });
+            }
+        }
+        for (name, tmp_rel, r) in futures::future::join_all(puts).await {
+            if let Err(e) = r {
+                let shown = inner.backend.display(tmp_rel);
+                return Err((
+                    Some(name.clone()),
+                    Error::from_backend(op, shown, 1, Duration::ZERO, e),
                 ));
             }
-            f.rows += piece.num_rows() as u64;
-            t.rows += piece.num_rows() as u64;
-            failpoint::hit("write.after_batch");
         }
         Ok(())
     }
@@ -306,20 +439,21 @@ impl RangeWriter {
             self.inner.backend.fsync(),
             self.inner.config.retry.op_timeout,
         );
-        let error_slot = file.error_slot.clone();
-        let writer = AsyncArrowWriter::try_new(
-            file,
+        let encoder = ArrowWriter::try_new(
+            Vec::new(),
             self.tables[ti].schema.clone(),
-            Some(self.inner.props.clone()),
+            Some(self.inner.props_for(&self.tables[ti].name).clone()),
         )
         .map_err(|e| Error::parquet(&shown, e))?;
         debug!(path = %shown, table = %self.tables[ti].name, dir, "temp file created");
         Ok(OpenFile {
             dir: dir.to_owned(),
             tmp_rel,
-            writer,
-            error_slot,
+            encoder: Some(encoder),
+            file,
+            spare: Vec::new(),
             rows: 0,
+            size: 0,
         })
     }
 
@@ -389,38 +523,59 @@ impl RangeWriter {
 
         // 1. Close every file, concurrently (on HDFS each `complete` may wait for the
         //    DataNodes' block report): after this the bytes are complete on the storage.
+        //    Each file: the footer (and last row group) encoded on the blocking pool, the
+        //    bytes appended, the file completed; all files concurrently.
         let mut jobs = Vec::new();
         for (ti, t) in self.tables.iter_mut().enumerate() {
             let name = t.name.clone();
             for f in t.files.values_mut() {
-                for (k, v) in &kv {
-                    f.writer
-                        .append_key_value_metadata(KeyValue::new((*k).to_owned(), v.clone()));
-                }
                 let name = name.clone();
+                let inner = &inner;
+                let kv = &kv;
                 jobs.push(async move {
-                    let r = f.writer.finish().await;
-                    if r.is_ok() {
-                        failpoint::hit("commit.after_close");
+                    let shown = inner.backend.display(&f.tmp_rel);
+                    let Some(mut encoder) = f.encoder.take() else {
+                        return Err((Some(name), Error::RangeFailed));
+                    };
+                    for (k, v) in kv {
+                        encoder
+                            .append_key_value_metadata(KeyValue::new((*k).to_owned(), v.clone()));
                     }
-                    (ti, name, f, r)
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let r = encoder.finish().map(|_| ());
+                        let out = std::mem::take(encoder.inner_mut());
+                        (encoder.bytes_written() as u64, out, r)
+                    })
+                    .await;
+                    let (bytes, out, r) = match joined {
+                        Ok(v) => v,
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        Err(e) => {
+                            let e = ParquetError::General(format!("encoding job cancelled: {e}"));
+                            return Err((Some(name), Error::parquet(shown, e)));
+                        }
+                    };
+                    if let Err(e) = r {
+                        return Err((Some(name), Error::parquet(shown, e)));
+                    }
+                    let (_, r) = f.file.put(out).await;
+                    let r = match r {
+                        Ok(()) => f.file.close().await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = r {
+                        let e = Error::from_backend(Op::Close, shown, 1, Duration::ZERO, e);
+                        return Err((Some(name), e));
+                    }
+                    failpoint::hit("commit.after_close");
+                    Ok((ti, f.dir.clone(), f.tmp_rel.clone(), f.rows, bytes))
                 });
             }
         }
         // table, dir, tmp, rows, bytes
         let mut closed: Vec<(usize, String, String, u64, u64)> = Vec::new();
-        for (ti, name, f, r) in futures::future::join_all(jobs).await {
-            if let Err(e) = r {
-                let err = file_error(&inner, &f.tmp_rel, &f.error_slot, Op::Close, e);
-                return Err((Some(name), err));
-            }
-            closed.push((
-                ti,
-                f.dir.clone(),
-                f.tmp_rel.clone(),
-                f.rows,
-                f.writer.bytes_written() as u64,
-            ));
+        for r in futures::future::join_all(jobs).await {
+            closed.push(r?);
         }
 
         // 2. Rename each into place.
@@ -452,8 +607,9 @@ impl RangeWriter {
                 bytes,
             });
         }
-        for d in &dirs_done {
-            inner.sync_dir(d).await.map_err(|e| (None, e))?;
+        let syncs = dirs_done.iter().map(|d| inner.sync_dir(d));
+        for r in futures::future::join_all(syncs).await {
+            r.map_err(|e| (None, e))?;
         }
 
         // 3. The marker, created atomically.
@@ -572,19 +728,6 @@ impl Drop for RangeWriter {
     }
 }
 
-/// Map a parquet error of a streamed file, preferring the storage error kept by the file.
-fn file_error(inner: &Inner, tmp_rel: &str, slot: &ErrorSlot, op: Op, e: ParquetError) -> Error {
-    let display = inner.backend.display(tmp_rel);
-    let taken = slot.lock().ok().and_then(|mut s| s.take());
-    match taken {
-        Some((op, be)) => Error::from_backend(op, display, 1, Duration::ZERO, be),
-        None => {
-            let _ = op;
-            Error::parquet(display, e)
-        }
-    }
-}
-
 impl RotationPolicy {
     /// Whether `writer` should be committed now: it holds rows and reached `max_rows`,
     /// `max_bytes` or `max_age`. Call it after each write and from a timer (so an idle
@@ -622,5 +765,119 @@ mod tests {
         let o = crate::verify::VerifyOptions::default();
         let f = crate::verify(&w, &o);
         assert_send(&f);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn write_tables_encodes_tables_in_parallel_with_column_options() {
+        use arrow_array::{BinaryArray, Int64Array, StringArray};
+        use arrow_schema::{DataType, Field, Schema};
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = dir.path().to_str().expect("utf8").to_owned();
+        let config = crate::SinkConfig::builder()
+            .with_column_options(
+                "raw",
+                "value",
+                crate::ColumnOptions {
+                    compression: Some(crate::Compression::Zstd(1)),
+                    dictionary: Some(false),
+                    statistics: None,
+                },
+            )
+            .build()
+            .expect("config");
+        let wh = crate::Warehouse::open(&url, config).await.expect("open");
+        let raw = Arc::new(Schema::new(vec![
+            Field::new("offset", DataType::Int64, false),
+            Field::new("value", DataType::Binary, false),
+        ]));
+        let names = Arc::new(Schema::new(vec![
+            Field::new("offset", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let tables = [("raw", raw.clone()), ("names", names.clone())];
+        let mut w = wh.begin_range("t", 0, 0, &tables).expect("begin");
+        let mut expected_raw = Vec::new();
+        let mut expected_names = Vec::new();
+        for k in 0..3i64 {
+            let offsets: Vec<i64> = (k * 100..k * 100 + 100).collect();
+            let values: Vec<Vec<u8>> = offsets
+                .iter()
+                .map(|o| format!("v{o}").into_bytes())
+                .collect();
+            let r = RecordBatch::try_new(
+                raw.clone(),
+                vec![
+                    Arc::new(Int64Array::from(offsets.clone())),
+                    Arc::new(BinaryArray::from_iter_values(values.iter())),
+                ],
+            )
+            .expect("batch");
+            let n = RecordBatch::try_new(
+                names.clone(),
+                vec![
+                    Arc::new(Int64Array::from(offsets.clone())),
+                    Arc::new(StringArray::from_iter(
+                        offsets.iter().map(|o| Some(format!("n{}", o % 7))),
+                    )),
+                ],
+            )
+            .expect("batch");
+            // A table may appear twice in one call: its batches are written in order.
+            let (a, b) = (n.slice(0, 40), n.slice(40, 60));
+            w.write_tables(&[("raw", &r), ("names", &a), ("names", &b)])
+                .await
+                .expect("write");
+            expected_raw.push(r);
+            expected_names.push(n);
+        }
+        assert_eq!(w.table_rows("raw"), 300);
+        assert_eq!(w.table_rows("names"), 300);
+        assert!(w.bytes() > 0);
+        let err = w
+            .write_tables(&[("raw", &expected_raw[0]), ("nope", &expected_raw[0])])
+            .await
+            .expect_err("unknown table");
+        assert!(err.to_string().contains("nope"), "{err}");
+        w.abort().await.expect("abort");
+
+        // Again, committed this time.
+        let mut w = wh.begin_range("t", 0, 0, &tables).expect("begin");
+        for (r, n) in expected_raw.iter().zip(&expected_names) {
+            w.write_tables(&[("raw", r), ("names", n)])
+                .await
+                .expect("write");
+        }
+        let info = w.commit(299).await.expect("commit");
+        assert_eq!(info.rows("raw"), 300);
+        assert_eq!(info.rows("names"), 300);
+        let got: Vec<RecordBatch> = wh.read_committed("raw").await.expect("read");
+        let concat = |b: &[RecordBatch]| {
+            arrow_select::concat::concat_batches(&b[0].schema(), b).expect("concat")
+        };
+        assert_eq!(concat(&got), concat(&expected_raw));
+        let got = wh.read_committed("names").await.expect("read");
+        assert_eq!(concat(&got), concat(&expected_names));
+
+        // The column override applies to raw.value only.
+        let file = dir.path().join(&info.tables[0].files[0].path);
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(file).expect("open")).expect("parquet");
+        let rg = reader.metadata().row_group(0);
+        let value = rg.column(1);
+        assert_eq!(value.column_path().string(), "value");
+        assert!(
+            value.dictionary_page_offset().is_none(),
+            "no dictionary on raw.value"
+        );
+        assert!(
+            rg.column(0).dictionary_page_offset().is_some(),
+            "dictionary elsewhere"
+        );
+        assert!(matches!(
+            value.compression(),
+            parquet::basic::Compression::ZSTD(_)
+        ));
     }
 }

@@ -450,6 +450,11 @@ pub enum AssignmentStrategy {
 pub struct StreamingOptions {
     /// Consumer group id. Required, no default.
     pub group_id: String,
+    /// Static membership (`group.instance.id`, KIP-345): a member that restarts with the same
+    /// id within the session timeout gets its partitions back without a rebalance. Such a
+    /// member does not leave the group on close; its partitions move after the session
+    /// timeout. Default `None` (dynamic membership).
+    pub instance_id: Option<String>,
     /// Group session timeout: a member silent this long is evicted. Default 45 s.
     pub session_timeout: Duration,
     /// Maximum time between polls before the member leaves the group. Default 300 s.
@@ -462,6 +467,10 @@ pub struct StreamingOptions {
     pub max_batch_wait: Duration,
     /// Bytes fetched per partition per request. Default 4 MiB.
     pub fetch_partition_bytes: usize,
+    /// Upper bound of messages prefetched and queued in the client, per partition, in bytes
+    /// (memory held before [`crate::StreamingConsumer::poll_batches`] hands them out).
+    /// Default 16 MiB (librdkafka's own default is 64 MiB).
+    pub max_prefetch_bytes: usize,
     /// Assignment protocol. Default [`AssignmentStrategy::Eager`].
     pub assignment_strategy: AssignmentStrategy,
     /// Transaction isolation. Default [`Isolation::ReadCommitted`].
@@ -473,12 +482,14 @@ impl StreamingOptions {
     pub fn new(group_id: impl Into<String>) -> Self {
         StreamingOptions {
             group_id: group_id.into(),
+            instance_id: None,
             session_timeout: Duration::from_secs(45),
             max_poll_interval: Duration::from_secs(300),
             max_batch_messages: 10_000,
             max_batch_bytes: 16 << 20,
             max_batch_wait: Duration::from_millis(500),
             fetch_partition_bytes: 4 << 20,
+            max_prefetch_bytes: 16 << 20,
             assignment_strategy: AssignmentStrategy::Eager,
             isolation: Isolation::ReadCommitted,
         }
@@ -511,6 +522,12 @@ impl StreamingOptions {
                 "must be in 1024..=2^31-1",
             ));
         }
+        if self.max_prefetch_bytes < 1024 || self.max_prefetch_bytes / 1024 > 2_097_151 {
+            return Err(Error::config(
+                "max_prefetch_bytes",
+                "must be in 1 KiB..=2 GiB",
+            ));
+        }
         Ok(())
     }
 }
@@ -535,6 +552,26 @@ impl StreamingOptionsBuilder {
     /// Sets [`StreamingOptions::max_batch_wait`].
     pub fn with_max_batch_wait(mut self, wait: Duration) -> Self {
         self.options.max_batch_wait = wait;
+        self
+    }
+    /// Sets [`StreamingOptions::max_batch_bytes`].
+    pub fn with_max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_batch_bytes = bytes;
+        self
+    }
+    /// Sets [`StreamingOptions::instance_id`].
+    pub fn with_instance_id(mut self, id: impl Into<String>) -> Self {
+        self.options.instance_id = Some(id.into());
+        self
+    }
+    /// Sets [`StreamingOptions::max_prefetch_bytes`].
+    pub fn with_max_prefetch_bytes(mut self, bytes: usize) -> Self {
+        self.options.max_prefetch_bytes = bytes;
+        self
+    }
+    /// Sets [`StreamingOptions::max_poll_interval`].
+    pub fn with_max_poll_interval(mut self, interval: Duration) -> Self {
+        self.options.max_poll_interval = interval;
         self
     }
     /// Sets [`StreamingOptions::assignment_strategy`].
@@ -701,6 +738,9 @@ pub(crate) fn streaming_consumer_client_config(
     s: &StreamingOptions,
 ) -> ClientConfig {
     let mut c = k.base();
+    if let Some(id) = &s.instance_id {
+        c.set("group.instance.id", id);
+    }
     c.set("group.id", &s.group_id)
         .set("allow.auto.create.topics", "false")
         .set("enable.auto.commit", "false")
@@ -713,6 +753,10 @@ pub(crate) fn streaming_consumer_client_config(
         .set(
             "max.partition.fetch.bytes",
             s.fetch_partition_bytes.to_string(),
+        )
+        .set(
+            "queued.max.messages.kbytes",
+            (s.max_prefetch_bytes / 1024).max(1).to_string(),
         )
         .set(
             "partition.assignment.strategy",

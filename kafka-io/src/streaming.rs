@@ -391,6 +391,35 @@ impl StreamingConsumer {
             .map_err(|e| Error::client("resume", e))
     }
 
+    /// Moves `partition` (assigned to this member) to `offset`, the next one to read: messages
+    /// already fetched past it are discarded. Used to re-read a range that failed to land.
+    pub fn seek(&self, partition: &TopicPartition, offset: i64, timeout: Duration) -> Result<()> {
+        self.consumer
+            .seek(
+                &partition.topic,
+                partition.partition,
+                Offset::Offset(offset),
+                timeout,
+            )
+            .map_err(|e| Error::Consume {
+                topic: partition.topic.clone(),
+                partition: Some(partition.partition),
+                cause: e.into(),
+            })
+    }
+
+    /// The low and high watermarks of `partition`, asked of its leader (a network round trip,
+    /// at most `timeout`): the lag of a position `p` is `high - p`.
+    pub fn watermarks(&self, partition: &TopicPartition, timeout: Duration) -> Result<(i64, i64)> {
+        self.consumer
+            .fetch_watermarks(&partition.topic, partition.partition, timeout)
+            .map_err(|e| Error::Consume {
+                topic: partition.topic.clone(),
+                partition: Some(partition.partition),
+                cause: e.into(),
+            })
+    }
+
     /// Commits `next_offsets` (the next offset to read per partition, i.e. last landed + 1)
     /// to the group, synchronously. Call only once the data below is durable.
     pub fn commit(&self, next_offsets: &[(TopicPartition, i64)]) -> Result<()> {

@@ -1,8 +1,9 @@
 //! Lands events into the warehouse as Parquet, exactly once.
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
+use examples::follow::{FollowOptions, land_topic_follow};
 use examples::land::{FileLandOptions, land_file, land_topic_bounded};
-use hdfs_sink::{SinkConfig, Warehouse};
+use hdfs_sink::{RotationPolicy, Warehouse};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,6 +24,38 @@ struct Args {
     /// Kafka topic to land (with `--brokers`).
     #[arg(long)]
     topic: Option<String>,
+    /// Stream instead of stopping at the high watermarks: join consumer group `--group`,
+    /// land the partitions it assigns (several `land --follow` processes share a topic),
+    /// rotate ranges by `--rotate-*`, and run until SIGINT/SIGTERM, which commits the open
+    /// ranges and exits 0 (a second signal exits at once; nothing corrupt is left).
+    #[arg(long, requires = "brokers")]
+    follow: bool,
+    /// Consumer group of `--follow`. Start positions always come from the warehouse; the
+    /// group's offsets are committed after each range for lag monitoring only.
+    #[arg(long, default_value = "assessment-lake-land")]
+    group: String,
+    /// Static group membership for `--follow` (e.g. the pod or host name): restarted within
+    /// `--session-timeout`, the process gets its partitions back without a rebalance.
+    #[arg(long)]
+    instance_id: Option<String>,
+    /// `--follow`: a member silent this long (crashed) is evicted from the group and its
+    /// partitions move to the others, e.g. `10s` (the broker allows 6s..30m by default).
+    #[arg(long, default_value = "45s", value_parser = examples::parse_duration)]
+    session_timeout: std::time::Duration,
+    /// Commit a partition's range when it holds this many rows (over all tables).
+    #[arg(long, default_value_t = RotationPolicy::default().max_rows)]
+    rotate_rows: u64,
+    /// Commit a partition's range when its Parquet files reach this many bytes.
+    #[arg(long, default_value_t = RotationPolicy::default().max_bytes)]
+    rotate_bytes: u64,
+    /// Commit a partition's range when it has been open this long (wall clock, so idle
+    /// partitions become queryable too), e.g. `30s`, `5m`, `500ms`.
+    #[arg(long, default_value = "5m", value_parser = examples::parse_duration)]
+    rotate_interval: std::time::Duration,
+    /// Extra librdkafka property KEY=VALUE for the consumer, e.g. security.protocol=SASL_SSL
+    /// (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    properties: Vec<String>,
     /// Accept a retention gap (offsets that expired before they landed): record it in the
     /// warehouse, where `verify` reports it, instead of stopping with an error.
     #[arg(long)]
@@ -33,6 +66,12 @@ struct Args {
     /// Messages per chunk handed from the flattening thread to the Parquet writer.
     #[arg(long, default_value_t = 16_384)]
     chunk_messages: usize,
+    /// Tables to land, comma-separated, from raw,assessments,questions,options,rejects.
+    /// `rejects` is always landed (bad input is never dropped); without `raw` it is not even
+    /// built. Each range's commit marker lists the tables it holds, so `verify --balance
+    /// raw=…` skips ranges landed without raw. With --input and bounded --brokers.
+    #[arg(long, default_value = "raw,assessments,questions,options,rejects")]
+    tables: String,
 }
 
 fn main() -> Result<()> {
@@ -47,18 +86,45 @@ fn main() -> Result<()> {
         .build()?;
     rt.block_on(async {
         let started = Instant::now();
-        let config = SinkConfig::builder().build()?;
+        let config = examples::land::sink_config_builder()
+            .with_rotation(RotationPolicy {
+                max_rows: args.rotate_rows,
+                max_bytes: args.rotate_bytes,
+                max_age: args.rotate_interval,
+            })
+            // A row group is buffered in memory until flushed: with one open range per
+            // partition, smaller row groups bound the memory of a streaming member.
+            .with_row_group_bytes(if args.follow { 4 << 20 } else { 64 << 20 })
+            .build()?;
         let warehouse = Warehouse::open(&args.warehouse, config)
             .await
             .with_context(|| format!("opening warehouse {}", args.warehouse))?;
         let opts = FileLandOptions {
             chunk_messages: args.chunk_messages,
+            tables: examples::land::parse_tables(&args.tables)?,
             ..FileLandOptions::default()
         };
         let totals = match (&args.input, &args.brokers, &args.topic) {
             (Some(input), _, _) => land_file(input, warehouse, &opts).await?,
+            (None, Some(brokers), Some(topic)) if args.follow => {
+                let kafka = examples::KafkaArgs {
+                    brokers: brokers.clone(),
+                    properties: args.properties.clone(),
+                }
+                .config()?;
+                let mut opts = FollowOptions::new(&args.group);
+                opts.streaming.max_batch_messages = args.chunk_messages;
+                opts.streaming.instance_id = args.instance_id.clone();
+                opts.streaming.session_timeout = args.session_timeout;
+                land_topic_follow(&kafka, topic, warehouse, &opts, examples::shutdown_signal())
+                    .await?
+            }
             (None, Some(brokers), Some(topic)) => {
-                let kafka = kafka_io::KafkaConfig::new(brokers.clone());
+                let kafka = examples::KafkaArgs {
+                    brokers: brokers.clone(),
+                    properties: args.properties.clone(),
+                }
+                .config()?;
                 let bounded = kafka_io::BoundedOptions::builder()
                     .with_accept_gaps(args.accept_gaps)
                     .build()?;

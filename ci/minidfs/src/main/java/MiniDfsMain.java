@@ -6,6 +6,8 @@
 // Everything binds 127.0.0.1. After waitActive() it makes "/" world-writable (so any local
 // user can create the warehouse root while permissions stay on), then writes <readyFile>
 // (JSON, atomically) and keeps running until SIGTERM, when it shuts the cluster down.
+// SIGHUP restarts the NameNode in place (same ports, same metadata; the DataNode re-registers)
+// and rewrites <readyFile> when it is active again: `scripts/test-cluster restart namenode`.
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -73,6 +75,8 @@ public class MiniDfsMain {
         sun.misc.SignalHandler onSignal = sig -> stop.countDown();
         sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onSignal);
         sun.misc.Signal.handle(new sun.misc.Signal("INT"), onSignal);
+        java.util.concurrent.atomic.AtomicBoolean restart = new java.util.concurrent.atomic.AtomicBoolean();
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), sig -> restart.set(true));
 
         StringBuilder dns = new StringBuilder();
         for (DataNode dn : dfs.getDataNodes()) {
@@ -91,7 +95,17 @@ public class MiniDfsMain {
         System.err.println("MiniDfsMain: READY " + json.trim());
 
         // Run until SIGTERM; exit non-zero if the cluster dies on its own.
-        while (!stop.await(2, java.util.concurrent.TimeUnit.SECONDS)) {
+        while (!stop.await(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (restart.getAndSet(false)) {
+                Files.deleteIfExists(ready);
+                System.err.println("MiniDfsMain: SIGHUP: restarting the NameNode");
+                dfs.restartNameNode(true);
+                dfs.waitActive();
+                Files.write(tmp, json.getBytes(StandardCharsets.UTF_8));
+                Files.move(tmp, ready, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                System.err.println("MiniDfsMain: NameNode restarted, READY again");
+                continue;
+            }
             if (!dfs.isClusterUp()) {
                 System.err.println("MiniDfsMain: cluster is no longer up, exiting");
                 System.exit(1);

@@ -1,0 +1,366 @@
+//! Helpers of the `land --follow` integration tests (real Kafka and HDFS of
+//! `scripts/test-cluster`).
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use arrow_array::Array as _;
+use arrow_array::cast::AsArray as _;
+use arrow_array::types::{Int32Type, Int64Type};
+use hdfs_sink::{SinkConfig, Warehouse};
+use kafka_io::{Admin, BoundedConsumer, BoundedOptions, KafkaConfig, StartPosition, TopicSpec};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn brokers() -> String {
+    std::env::var("IT_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+pub fn hdfs() -> String {
+    std::env::var("IT_HDFS_URL").unwrap_or_else(|_| "hdfs://127.0.0.1:9000".into())
+}
+
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000
+    )
+}
+
+pub fn kafka() -> KafkaConfig {
+    KafkaConfig::new(brokers())
+}
+
+/// Creates `topic` with `partitions` partitions and the given topic configs.
+pub fn create_topic(topic: &str, partitions: i32, configs: &[(&str, &str)]) {
+    let admin = Admin::new(&kafka()).unwrap();
+    let mut spec = TopicSpec::new(topic, partitions);
+    for (k, v) in configs {
+        spec = spec.with_config(*k, *v);
+    }
+    admin.create_topic(&spec).unwrap();
+}
+
+/// High watermark of every partition of `topic`.
+pub fn high_watermarks(topic: &str) -> BTreeMap<i32, i64> {
+    let admin = Admin::new(&kafka()).unwrap();
+    admin
+        .describe(topic)
+        .unwrap()
+        .partitions
+        .iter()
+        .map(|p| (p.partition, p.high_watermark))
+        .collect()
+}
+
+/// The group's committed offsets of `topic`'s partitions `0..partitions` (without joining).
+pub fn group_offsets(group: &str, topic: &str, partitions: i32) -> BTreeMap<i32, i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer as _};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let got = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .unwrap();
+    got.elements()
+        .iter()
+        .filter_map(|e| match e.offset() {
+            rdkafka::Offset::Offset(o) => Some((e.partition(), o)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An idempotent producer straight on rdkafka (not our publisher).
+pub struct TestProducer {
+    producer: BaseProducer,
+}
+
+impl TestProducer {
+    pub fn new() -> Self {
+        let producer: BaseProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", brokers())
+            .set("enable.idempotence", "true")
+            .set("message.max.bytes", "10000000")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "120000")
+            .create()
+            .unwrap();
+        Self { producer }
+    }
+
+    /// Sends one message, retrying while the local queue is full.
+    pub fn send(&self, topic: &str, key: Option<&[u8]>, value: Option<&[u8]>) {
+        loop {
+            let mut record = BaseRecord::<[u8], [u8]>::to(topic);
+            if let Some(k) = key {
+                record = record.key(k);
+            }
+            if let Some(v) = value {
+                record = record.payload(v);
+            }
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((e, _)) => {
+                    assert!(
+                        matches!(
+                            e.rdkafka_error_code(),
+                            Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
+                        ),
+                        "produce failed: {e}"
+                    );
+                    self.producer.poll(Duration::from_millis(50));
+                }
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+    }
+
+    pub fn flush(&self) {
+        self.producer.flush(Duration::from_secs(120)).unwrap();
+    }
+}
+
+/// Every message of `topic` (from the beginning to the current end): partition → offset →
+/// value (`None` for a null value).
+pub fn topic_contents(topic: &str) -> BTreeMap<(i32, i64), Option<Vec<u8>>> {
+    let mut consumer = BoundedConsumer::start(
+        &kafka(),
+        topic,
+        StartPosition::Earliest,
+        BoundedOptions::default(),
+    )
+    .unwrap();
+    let mut out = BTreeMap::new();
+    while let Some(batch) = consumer.next_batch().unwrap() {
+        for m in batch.iter() {
+            out.insert((m.partition, m.offset), m.payload.map(<[u8]>::to_vec));
+        }
+    }
+    out
+}
+
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().unwrap()
+}
+
+pub fn open_warehouse(rt: &tokio::runtime::Runtime, url: &str) -> Warehouse {
+    rt.block_on(Warehouse::open(url, SinkConfig::builder().build().unwrap()))
+        .unwrap()
+}
+
+/// The committed `raw` rows: (partition, offset) → value, asserting no offset twice.
+pub fn landed_raw(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+) -> BTreeMap<(i32, i64), Option<Vec<u8>>> {
+    let wh = open_warehouse(rt, url);
+    let mut out = BTreeMap::new();
+    for b in rt.block_on(wh.read_committed("raw")).unwrap() {
+        let p = b
+            .column_by_name("_partition")
+            .unwrap()
+            .as_primitive::<Int32Type>();
+        let o = b
+            .column_by_name("_offset")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let v = b.column_by_name("value").unwrap().as_binary::<i32>();
+        for i in 0..b.num_rows() {
+            let value = (!v.is_null(i)).then(|| v.value(i).to_vec());
+            let prev = out.insert((p.value(i), o.value(i)), value);
+            assert!(
+                prev.is_none(),
+                "offset {}:{} landed twice",
+                p.value(i),
+                o.value(i)
+            );
+        }
+    }
+    out
+}
+
+/// Messages covered by commit markers (and gaps) per partition: the sum of range lengths.
+pub fn committed_counts(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    topic: &str,
+) -> BTreeMap<i32, i64> {
+    let wh = open_warehouse(rt, url);
+    let mut out = BTreeMap::new();
+    for m in rt.block_on(wh.markers()).unwrap_or_default() {
+        if m.topic == topic {
+            *out.entry(m.partition).or_default() += m.end - m.start + 1;
+        }
+    }
+    out
+}
+
+/// Waits until the warehouse's committed ranges cover every offset below the high watermarks.
+pub fn wait_landed(rt: &tokio::runtime::Runtime, url: &str, topic: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let want = high_watermarks(topic);
+        let got = committed_counts(rt, url, topic);
+        let done = want
+            .iter()
+            .all(|(p, h)| *h == 0 || got.get(p).copied().unwrap_or(0) == *h);
+        if done {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not everything landed in {timeout:?}: want {want:?}, committed {got:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A `land --follow` process whose output goes to files in `dir`.
+pub struct Follower {
+    pub child: Child,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Follower {
+    pub fn spawn(
+        dir: &Path,
+        name: &str,
+        topic: &str,
+        url: &str,
+        group: &str,
+        extra: &[&str],
+    ) -> Self {
+        let stdout = dir.join(format!("{name}.out"));
+        let stderr = dir.join(format!("{name}.err"));
+        let child = Command::new(env!("CARGO_BIN_EXE_land"))
+            .args([
+                "--brokers",
+                &brokers(),
+                "--topic",
+                topic,
+                "--warehouse",
+                url,
+                "--follow",
+                "--group",
+                group,
+            ])
+            .args(if extra.contains(&"--rotate-interval") {
+                &[][..]
+            } else {
+                &["--rotate-interval", "1s"][..]
+            })
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// SIGTERM, then waits (at most `timeout`) and returns (exit code, stdout).
+    pub fn terminate(mut self, timeout: Duration) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (
+                    status.code(),
+                    std::fs::read_to_string(&self.stdout).unwrap(),
+                );
+            }
+            if Instant::now() > deadline {
+                self.child.kill().ok();
+                panic!(
+                    "land --follow did not exit within {timeout:?} of SIGTERM; stderr:\n{}",
+                    self.stderr_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    pub fn stderr_tail(&self) -> String {
+        let s = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    pub fn assert_running(&mut self) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!(
+                "land --follow exited early ({status}); stderr:\n{}",
+                self.stderr_tail()
+            );
+        }
+    }
+}
+
+/// Runs a program of this package to completion and returns its stdout, asserting success.
+pub fn run(bin: &str, args: &[&str]) -> String {
+    let out = Command::new(bin)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{bin} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `scripts/test-cluster restart <what>` (kafka | namenode), if the cluster is this checkout's.
+pub fn restart_cluster_service(what: &str) -> bool {
+    let script = std::env::var_os("IT_TEST_CLUSTER_SCRIPT").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/test-cluster"),
+        PathBuf::from,
+    );
+    let ours = Command::new(&script)
+        .arg("status")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ours {
+        eprintln!("skipping the {what} restart: the test cluster is not this checkout's");
+        return false;
+    }
+    let status = Command::new(&script)
+        .args(["restart", what])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "scripts/test-cluster restart {what} failed"
+    );
+    true
+}

@@ -1,0 +1,13 @@
+-- The original PySpark recipe's queries, in DataFusion SQL.
+--
+-- Arrays are 1-based here (standard SQL, like DuckDB and Trino): Spark's
+-- `sequences.questions[0]` (the first question) is `sequences.questions[1]`.
+
+select keen_id from assessments limit 10;
+
+select keen_timestamp, sequences.questions[1].user_incomplete from assessments limit 10;
+
+select q.keen_id, a.keen_timestamp, q.question_id
+from assessments a
+join questions q on a.keen_id = q.keen_id
+limit 10;
