@@ -1,7 +1,9 @@
 -- The original PySpark recipe's queries, in DataFusion SQL.
 --
 -- Arrays are 1-based here (standard SQL, like DuckDB and Trino): Spark's
--- `sequences.questions[0]` (the first question) is `sequences.questions[1]`.
+-- `sequences.questions[0]` (the first question) is `sequences.questions[1]`; `[0]` runs but
+-- yields NULL. `.user_incomplete` after a subscript works as in Spark (the `query` library
+-- rewrites it to DataFusion's `['user_incomplete']`).
 
 select keen_id from assessments limit 10;
 

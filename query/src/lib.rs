@@ -48,10 +48,12 @@
 //! # }
 //! ```
 //!
-//! # Array indexes
+//! # Spark-style nested access
 //!
-//! DataFusion arrays are 1-based, like standard SQL, DuckDB and Trino, while Spark's are
-//! 0-based: Spark's `sequences.questions[0].user_incomplete` (the first question) is
+//! `list[i].field` works as in Spark (DataFusion 55 alone only accepts `list[i]['field']`;
+//! [`parse_statements`] rewrites the former into the latter). Arrays are 1-based, though,
+//! like standard SQL, DuckDB and Trino, while Spark's are 0-based: Spark's
+//! `sequences.questions[0].user_incomplete` (the first question) is
 //! `sequences.questions[1].user_incomplete` here; `[0]` is out of range and yields `NULL`.
 //!
 //! [DataFusion]: https://datafusion.apache.org
@@ -434,7 +436,61 @@ pub fn parse_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<Statement
         .build()
         .and_then(|mut p| p.parse_statements())
         .map_err(sql_err)?;
-    Ok(statements.into_iter().collect())
+    Ok(statements
+        .into_iter()
+        .map(|mut s| {
+            field_access_after_subscript(&mut s);
+            s
+        })
+        .collect())
+}
+
+/// Lets `list[i].field` name a struct field with a plain identifier, as Spark does.
+///
+/// DataFusion 55 plans `sequences.questions[1]['user_incomplete']` but refuses
+/// `sequences.questions[1].user_incomplete` ("Dot access not supported for non-string
+/// expr"). In an access chain, every `.identifier` after the first subscript can only be a
+/// struct field, so it is rewritten to `['identifier']` (lower-cased unless quoted, as
+/// DataFusion normalises identifiers). Dots before the first subscript are left alone: they
+/// may name a table or alias (`a.sequences.questions[1]`).
+fn field_access_after_subscript(statement: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{AccessExpr, Expr, Value, visit_expressions_mut};
+    use std::ops::ControlFlow;
+
+    let rewrite = |expr: &mut Expr| {
+        if let Expr::CompoundFieldAccess { access_chain, .. } = expr {
+            let mut after_subscript = false;
+            for access in access_chain.iter_mut() {
+                match access {
+                    AccessExpr::Subscript(_) => after_subscript = true,
+                    AccessExpr::Dot(Expr::Identifier(ident)) if after_subscript => {
+                        let name = if ident.quote_style.is_some() {
+                            ident.value.clone()
+                        } else {
+                            ident.value.to_lowercase()
+                        };
+                        *access = AccessExpr::Dot(Expr::Value(
+                            Value::SingleQuotedString(name).with_empty_span(),
+                        ));
+                    }
+                    AccessExpr::Dot(_) => {}
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    };
+    match statement {
+        Statement::Statement(inner) => {
+            let _ = visit_expressions_mut(inner.as_mut(), rewrite);
+        }
+        Statement::Explain(explain) => field_access_after_subscript(&mut explain.statement),
+        Statement::CopyTo(copy) => {
+            if let datafusion::sql::parser::CopyToSource::Query(query) = &mut copy.source {
+                let _ = visit_expressions_mut(query.as_mut(), rewrite);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Plans one parsed statement into a [`DataFrame`] (DDL such as `CREATE VIEW` runs now).
@@ -588,6 +644,25 @@ mod tests {
             Err(Error::InvalidUrl { .. })
         ));
         assert!(matches!(Location::parse(""), Err(Error::InvalidUrl { .. })));
+    }
+
+    #[test]
+    fn dots_after_a_subscript_become_field_names() {
+        let ctx = session();
+        let statements = parse_statements(
+            &ctx,
+            "select a.sequences.questions[1].User_Incomplete, a.sequences.counts.correct \
+             from assessments a; explain select s.q[2].\"Id\" from t s",
+        )
+        .unwrap();
+        let first = statements[0].to_string();
+        assert!(
+            first.contains("a.sequences.questions[1].'user_incomplete'"),
+            "{first}"
+        );
+        assert!(first.contains("a.sequences.counts.correct"), "{first}");
+        let second = statements[1].to_string();
+        assert!(second.contains("s.q[2].'Id'"), "{second}");
     }
 
     #[test]

@@ -10,9 +10,9 @@ use examples::land::{FileLandOptions, land_file};
 use hdfs_sink::{SinkConfig, Warehouse};
 
 /// Bad messages landed next to the default dataset (one reject each).
-pub const BAD_LINES: &str = "{\"keen_id\": 12}\n[1,2]\n{not json\n";
+pub const BAD_LINES: &str = "{\"keen_id\": 12}\n[1,2]\n{}\n";
 /// Their error kinds.
-pub const BAD_KINDS: [&str; 3] = ["malformed_json", "not_an_object", "wrong_type"];
+pub const BAD_KINDS: [&str; 3] = ["missing_field", "not_an_object", "wrong_type"];
 
 /// Lands the default dataset (3,280 events, seed 42, as `examples` does) and three bad
 /// messages into the warehouse at `url`.
