@@ -25,9 +25,9 @@
 //!   cleanly, and the program exits 0. A SIGKILL at any moment leaves only temp files and
 //!   uncommitted data files, which the next owner's recovery deletes.
 
-use crate::land::{Chunk, Sink, Totals};
+use crate::land::{Chunk, Sink, Totals, kafka_message};
 use anyhow::{Context as _, Result, anyhow, bail};
-use assessment_flatten::{FlattenConfig, Flattener, Message};
+use assessment_flatten::{FlattenConfig, Flattener};
 use hdfs_sink::Warehouse;
 use kafka_io::{
     Batch, KafkaConfig, RebalanceHandler, StartOffset, StreamingConsumer, StreamingOptions,
@@ -506,7 +506,6 @@ fn consumer_loop(
         // Seeks asked by the sink (re-reads after a failed write).
         let seeks = std::mem::take(&mut *lock(&shared.seeks));
         for (tp, offset, epoch) in seeks {
-            pending.retain(|m| !matches!(m, ToSink::Chunk { chunk, .. } if chunk.topic == tp.topic && chunk.partition == tp.partition));
             let res = if offset < 0 {
                 consumer
                     .watermarks(&tp, Duration::from_secs(5))
@@ -585,7 +584,7 @@ fn consumer_loop(
         };
         for ev in consumer.take_events() {
             if let kafka_io::RebalanceEvent::Revoked(parts) = ev {
-                pending.retain(|m| !matches!(m, ToSink::Chunk { chunk, .. } if parts.iter().any(|tp| tp.topic == chunk.topic && tp.partition == chunk.partition)));
+                // Pending chunks of these partitions carry an old epoch: the sink drops them.
                 for tp in parts {
                     consumed.remove(&tp);
                     group_committed.remove(&tp);
@@ -650,14 +649,7 @@ fn flatten_batch(flattener: &mut Flattener, batch: &Batch) -> Result<Chunk> {
     let mut first = None;
     let mut last = 0;
     for m in batch.iter() {
-        flattener.push(&Message {
-            topic: m.topic,
-            partition: m.partition,
-            offset: m.offset,
-            timestamp_ms: m.timestamp_ms,
-            key: m.key,
-            value: m.payload,
-        })?;
+        flattener.push(&kafka_message(&m))?;
         first.get_or_insert(m.offset);
         last = m.offset;
     }

@@ -313,22 +313,14 @@ impl Sink {
         Ok(Some(info))
     }
 
-    /// The partitions whose open range is due for rotation.
+    /// The partitions whose open range is due for rotation (call from a timer too:
+    /// time-based rotation must happen even when no message arrives).
     pub fn due_partitions(&self) -> Vec<(String, i32)> {
         self.open
             .iter()
             .filter(|(_, (w, _))| self.warehouse.rotation().should_rotate(w))
             .map(|(k, _)| k.clone())
             .collect()
-    }
-
-    /// Commits every open range whose rotation is due (call from a timer: time-based
-    /// rotation must happen even when no message arrives).
-    pub async fn commit_due(&mut self) -> Result<()> {
-        for k in self.due_partitions() {
-            self.commit(&k).await?;
-        }
-        Ok(())
     }
 
     /// Commits all open ranges and returns the totals.
@@ -373,6 +365,18 @@ impl Sink {
         } else {
             tracing::info!("{line}");
         }
+    }
+}
+
+/// The flattener's view of a consumed Kafka message (`flatten` does not know `kafka-io`).
+pub fn kafka_message<'a>(m: &kafka_io::MessageRef<'a>) -> Message<'a> {
+    Message {
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        timestamp_ms: m.timestamp_ms,
+        key: m.key,
+        value: m.payload,
     }
 }
 
@@ -568,15 +572,7 @@ pub async fn land_topic_bounded(
         let mut first = None;
         let mut last = 0;
         for m in batch.iter() {
-            let msg = Message {
-                topic: m.topic,
-                partition: m.partition,
-                offset: m.offset,
-                timestamp_ms: m.timestamp_ms,
-                key: m.key,
-                value: m.payload,
-            };
-            flattener.push(&msg)?;
+            flattener.push(&kafka_message(&m))?;
             first.get_or_insert(m.offset);
             last = m.offset;
             if flattener.len() >= opts.chunk_messages {

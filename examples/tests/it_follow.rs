@@ -69,19 +69,7 @@ fn follow_streams_rotates_on_time_and_exits_cleanly_on_sigterm() {
     assert_eq!(landed.len(), set.len(), "no keen_id twice");
     let produced: BTreeSet<String> = events.iter().map(|e| keen_id(e)).collect();
     assert_eq!(set, produced);
-    let verified = run(
-        env!("CARGO_BIN_EXE_verify"),
-        &[
-            "--warehouse",
-            &url,
-            "--balance",
-            "raw=assessments+rejects",
-            "--brokers",
-            &brokers(),
-            "--topic",
-            &topic,
-        ],
-    );
+    let verified = verify_topic(&url, &topic);
     assert!(
         verified.contains("reaches the high watermark"),
         "{verified}"

@@ -104,19 +104,7 @@ fn sigkill_at_random_moments_with_namenode_and_broker_restarts_lands_every_offse
         landed == in_kafka,
         "landed rows differ from the topic's messages"
     );
-    let verified = run(
-        env!("CARGO_BIN_EXE_verify"),
-        &[
-            "--warehouse",
-            &url,
-            "--balance",
-            "raw=assessments+rejects",
-            "--brokers",
-            &brokers(),
-            "--topic",
-            &topic,
-        ],
-    );
+    let verified = verify_topic(&url, &topic);
     assert!(!verified.contains("VIOLATION"), "{verified}");
     assert!(
         committed_during_crashes > 0,

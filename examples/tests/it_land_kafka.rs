@@ -5,42 +5,14 @@
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{brokers, hdfs, run, unique};
 use examples::generator::Generator;
 use hdfs_sink::{SinkConfig, Warehouse};
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
-
-fn brokers() -> String {
-    std::env::var("IT_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
-
-fn hdfs() -> String {
-    std::env::var("IT_HDFS_URL").unwrap_or_else(|_| "hdfs://127.0.0.1:9000".into())
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-fn run(bin: &str, args: &[&str]) -> String {
-    let out = Command::new(bin)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{bin} {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn keen_ids(rt: &tokio::runtime::Runtime, url: &str) -> Vec<String> {
     rt.block_on(async {

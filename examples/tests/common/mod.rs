@@ -338,6 +338,23 @@ pub fn run(bin: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `verify --balance raw=assessments+rejects --topic T` (asserting success); its report.
+pub fn verify_topic(url: &str, topic: &str) -> String {
+    run(
+        env!("CARGO_BIN_EXE_verify"),
+        &[
+            "--warehouse",
+            url,
+            "--balance",
+            "raw=assessments+rejects",
+            "--brokers",
+            &brokers(),
+            "--topic",
+            topic,
+        ],
+    )
+}
+
 /// `scripts/test-cluster restart <what>` (kafka | namenode), if the cluster is this checkout's.
 pub fn restart_cluster_service(what: &str) -> bool {
     let script = std::env::var_os("IT_TEST_CLUSTER_SCRIPT").map_or_else(
