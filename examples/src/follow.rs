@@ -44,13 +44,13 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
     /// The consumer group and its batching (a partition batch becomes one chunk). Defaults
-    /// of [`StreamingOptions`] except batches of at most 4 MiB and a prefetch of 8 MiB per
-    /// partition: with 4 chunks in flight that bounds what is held before the writer.
+    /// of [`StreamingOptions`] except batches of at most 2 MiB and a prefetch of 8 MiB per
+    /// partition: with 3 chunks in flight that bounds what is held before the writer.
     pub streaming: StreamingOptions,
     /// Flattener settings.
     pub flatten: FlattenConfig,
     /// Chunks queued between the consumer thread and the writer before the consumer pauses
-    /// its partitions. Default 4.
+    /// its partitions. Default 3.
     pub in_flight_chunks: usize,
     /// How often the consumer asks the brokers for high watermarks to report lag. Default 2 s.
     pub lag_every: Duration,
@@ -68,12 +68,12 @@ impl FollowOptions {
         Self {
             streaming: StreamingOptions {
                 // Small chunks and a small prefetch bound the memory of a long-running member.
-                max_batch_bytes: 4 << 20,
+                max_batch_bytes: 2 << 20,
                 max_prefetch_bytes: 8 << 20,
                 ..StreamingOptions::new(group)
             },
             flatten: FlattenConfig::default(),
-            in_flight_chunks: 4,
+            in_flight_chunks: 3,
             lag_every: Duration::from_secs(2),
             max_write_failures: 10,
             recovery_timeout: Duration::from_secs(300),

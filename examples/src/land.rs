@@ -54,9 +54,34 @@ pub fn sink_config_builder() -> hdfs_sink::SinkConfigBuilder {
         dictionary: Some(false),
         statistics: Some(hdfs_sink::Statistics::None),
     };
-    hdfs_sink::SinkConfig::builder()
+    // Identifiers unique per event: a dictionary never pays off (parquet would intern
+    // values until the dictionary page overflows, then fall back to plain), and min/max of
+    // random ids prune nothing.
+    let unique_id = hdfs_sink::ColumnOptions {
+        dictionary: Some(false),
+        statistics: Some(hdfs_sink::Statistics::None),
+        ..hdfs_sink::ColumnOptions::default()
+    };
+    // Parent keys repeated on every child row: the dictionary is what makes them small, but
+    // min/max of random ids prune nothing and cost a comparison per row.
+    let parent_key = hdfs_sink::ColumnOptions {
+        statistics: Some(hdfs_sink::Statistics::None),
+        ..hdfs_sink::ColumnOptions::default()
+    };
+    let mut b = hdfs_sink::SinkConfig::builder()
         .with_column_options(Table::Raw.name(), "value", body)
         .with_column_options(Table::Rejects.name(), "value", body)
+        .with_column_options(Table::Raw.name(), "key", unique_id);
+    for column in ["keen_id", "user_exam_id"] {
+        b = b.with_column_options(Table::Assessments.name(), column, unique_id);
+    }
+    for column in ["keen_id", "user_exam_id"] {
+        b = b.with_column_options(Table::Questions.name(), column, parent_key);
+    }
+    for column in ["keen_id", "question_id"] {
+        b = b.with_column_options(Table::Options.name(), column, parent_key);
+    }
+    b
 }
 
 /// `tables` plus `rejects` (always landed: bad input is never dropped), deduplicated, in

@@ -77,6 +77,12 @@ pub struct ParquetOptions {
     /// Maximum estimated encoded bytes per row group (a row group is buffered in memory until
     /// flushed). Default: 64 MiB.
     pub max_row_group_bytes: usize,
+    /// Memory budget, in bytes, for the row groups buffered by **all** open files of a
+    /// [`Warehouse`](crate::Warehouse) (every open range, every table). A write that leaves
+    /// the total above it flushes the writing range's largest buffered row groups until the
+    /// total is back under it, so a process landing many partitions at once stays bounded
+    /// (its row groups get smaller instead). Default: 128 MiB.
+    pub max_buffered_bytes: usize,
     /// Dictionary encoding. Default: `true`.
     pub dictionary: bool,
     /// Statistics. Default: [`Statistics::Page`].
@@ -107,6 +113,7 @@ impl Default for ParquetOptions {
             compression: Compression::default(),
             max_row_group_rows: 1024 * 1024,
             max_row_group_bytes: 64 * 1024 * 1024,
+            max_buffered_bytes: 128 * 1024 * 1024,
             dictionary: true,
             statistics: Statistics::Page,
             data_page_size_bytes: 1024 * 1024,
@@ -323,6 +330,9 @@ impl SinkConfig {
         if self.parquet.max_row_group_bytes == 0 {
             return invalid("parquet.max_row_group_bytes", "must be > 0");
         }
+        if self.parquet.max_buffered_bytes == 0 {
+            return invalid("parquet.max_buffered_bytes", "must be > 0");
+        }
         if self.parquet.data_page_size_bytes == 0 {
             return invalid("parquet.data_page_size_bytes", "must be > 0");
         }
@@ -390,6 +400,13 @@ impl SinkConfigBuilder {
     /// Maximum encoded bytes per row group (default 64 MiB).
     pub fn with_row_group_bytes(mut self, bytes: usize) -> Self {
         self.config.parquet.max_row_group_bytes = bytes;
+        self
+    }
+
+    /// Memory budget for the row groups buffered by all open files (default 128 MiB); see
+    /// [`ParquetOptions::max_buffered_bytes`].
+    pub fn with_max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.config.parquet.max_buffered_bytes = bytes;
         self
     }
 

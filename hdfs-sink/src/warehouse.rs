@@ -1,6 +1,7 @@
 //! [`Warehouse`]: a root directory (local or HDFS) holding tables, commit markers and temp files.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -47,6 +48,9 @@ pub(crate) struct Inner {
     pub(crate) table_props: BTreeMap<String, WriterProperties>,
     pub(crate) url: String,
     pub(crate) state: Mutex<State>,
+    /// Bytes of row groups buffered in memory by all open files (see
+    /// [`ParquetOptions::max_buffered_bytes`](crate::ParquetOptions::max_buffered_bytes)).
+    pub(crate) buffered: Arc<AtomicUsize>,
 }
 
 #[derive(Debug, Default)]
@@ -141,6 +145,7 @@ impl Warehouse {
             props,
             table_props,
             state: Mutex::new(State::default()),
+            buffered: Arc::default(),
         });
         Ok(Warehouse { inner })
     }
@@ -153,6 +158,14 @@ impl Warehouse {
     /// The configuration in use.
     pub fn config(&self) -> &SinkConfig {
         &self.inner.config
+    }
+
+    /// Bytes of Parquet row groups currently buffered in memory by the open files of all
+    /// ranges (estimated by the encoders), kept under
+    /// [`ParquetOptions::max_buffered_bytes`](crate::ParquetOptions::max_buffered_bytes)
+    /// after each write.
+    pub fn buffered_bytes(&self) -> usize {
+        self.inner.buffered.load(Ordering::Relaxed)
     }
 
     /// The rotation policy of the configuration.

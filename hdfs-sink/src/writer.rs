@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
@@ -39,6 +40,45 @@ struct OpenFile {
     rows: u64,
     /// Encoded bytes written plus the estimate of the buffered row group, after the last write.
     size: u64,
+    /// This file's share of the warehouse's buffered bytes (its encoder's memory).
+    mem: MemShare,
+}
+
+/// One open file's part of [`Inner::buffered`]: updated after each encoding job, given back
+/// when the file is dropped (committed, aborted, or its writer dropped).
+struct MemShare {
+    total: Arc<AtomicUsize>,
+    mine: usize,
+}
+
+impl MemShare {
+    fn set(&mut self, bytes: usize) {
+        if bytes > self.mine {
+            self.total.fetch_add(bytes - self.mine, Ordering::Relaxed);
+        } else {
+            self.total.fetch_sub(self.mine - bytes, Ordering::Relaxed);
+        }
+        self.mine = bytes;
+    }
+}
+
+impl Drop for MemShare {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
+/// Emptied output buffers larger than this are freed rather than kept for the next job: a
+/// streaming member holds one open file per table per partition, and a kept buffer has the
+/// capacity of the largest row group flushed through it.
+const MAX_SPARE_CAPACITY: usize = 1 << 20;
+
+fn keep_spare(buf: Vec<u8>) -> Vec<u8> {
+    if buf.capacity() > MAX_SPARE_CAPACITY {
+        Vec::new()
+    } else {
+        buf
+    }
 }
 
 /// What an encoding job gives back: the encoder, its output, and the outcome.
@@ -338,6 +378,7 @@ impl RangeWriter {
             match joined {
                 Ok((encoder, out, r)) => {
                     f.size = (encoder.bytes_written() + encoder.in_progress_size()) as u64;
+                    f.mem.set(encoder.memory_size());
                     f.encoder = Some(encoder);
                     match r {
                         Ok(()) => {
@@ -366,7 +407,94 @@ impl RangeWriter {
         if let Some(e) = first_err {
             return Err(e);
         }
+        // 5. Over the memory budget: flush this range's largest row groups.
+        self.flush_over_budget(&mut outputs).await?;
         self.append_outputs(outputs, Op::Write).await
+    }
+
+    /// While the warehouse's buffered bytes exceed `max_buffered_bytes`, flush the row groups
+    /// of this range's files, largest first (all on the blocking pool, concurrently). Their
+    /// encoded bytes are appended to `outputs` (after any bytes the write itself produced).
+    async fn flush_over_budget(
+        &mut self,
+        outputs: &mut Vec<(usize, String, Vec<u8>)>,
+    ) -> std::result::Result<(), (Option<String>, Error)> {
+        let budget = self.inner.config.parquet.max_buffered_bytes;
+        let mut total = self.inner.buffered.load(Ordering::Relaxed);
+        if total <= budget {
+            return Ok(());
+        }
+        let mut files: Vec<(usize, String, usize)> = self
+            .tables
+            .iter()
+            .enumerate()
+            .flat_map(|(ti, t)| {
+                t.files
+                    .iter()
+                    .filter(|(_, f)| f.mem.mine > 0)
+                    .map(move |(dir, f)| (ti, dir.clone(), f.mem.mine))
+            })
+            .collect();
+        files.sort_by_key(|f| std::cmp::Reverse(f.2));
+        let mut jobs = Vec::new();
+        for (ti, dir, mem) in files {
+            if total <= budget {
+                break;
+            }
+            total = total.saturating_sub(mem);
+            let name = self.tables[ti].name.clone();
+            let Some(f) = self.tables[ti].files.get_mut(&dir) else {
+                continue;
+            };
+            let Some(mut encoder) = f.encoder.take() else {
+                return Err((Some(name), Error::RangeFailed));
+            };
+            // Flushed bytes go after the bytes this write already produced for the file.
+            let mut buf = match outputs.iter().position(|(t, d, _)| *t == ti && *d == dir) {
+                Some(i) => outputs.swap_remove(i).2,
+                None => std::mem::take(&mut f.spare),
+            };
+            let job = tokio::task::spawn_blocking(move || -> EncodeOutput {
+                std::mem::swap(encoder.inner_mut(), &mut buf);
+                let r = encoder.flush();
+                std::mem::swap(encoder.inner_mut(), &mut buf);
+                (encoder, buf, r)
+            });
+            jobs.push(async move { (ti, dir, name, job.await) });
+        }
+        debug!(
+            topic = %self.tp.topic, partition = self.tp.partition, files = jobs.len(),
+            budget, "buffered row groups over the memory budget: flushing"
+        );
+        let mut first_err = None;
+        for (ti, dir, name, joined) in futures::future::join_all(jobs).await {
+            let Some(f) = self.tables[ti].files.get_mut(&dir) else {
+                continue;
+            };
+            let shown = self.inner.backend.display(&f.tmp_rel);
+            match joined {
+                Ok((encoder, out, r)) => {
+                    f.size = (encoder.bytes_written() + encoder.in_progress_size()) as u64;
+                    f.mem.set(encoder.memory_size());
+                    f.encoder = Some(encoder);
+                    if let Err(e) = r {
+                        first_err.get_or_insert((Some(name), Error::parquet(shown, e)));
+                    }
+                    outputs.push((ti, dir, out));
+                }
+                Err(e) => {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                    let e = ParquetError::General(format!("encoding job cancelled: {e}"));
+                    first_err.get_or_insert((Some(name), Error::parquet(shown, e)));
+                }
+            }
+        }
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Append encoded output to the files, concurrently; keep the emptied buffers for reuse.
@@ -394,12 +522,12 @@ impl RangeWriter {
                     ..
                 } = f;
                 if out.is_empty() {
-                    *spare = out;
+                    *spare = keep_spare(out);
                     continue;
                 }
                 puts.push(async move {
                     let (buf, r) = file.put(out).await;
-                    *spare = buf;
+                    *spare = keep_spare(buf);
                     (name, tmp_rel, r)
                 });
             }
@@ -454,6 +582,10 @@ impl RangeWriter {
             spare: Vec::new(),
             rows: 0,
             size: 0,
+            mem: MemShare {
+                total: self.inner.buffered.clone(),
+                mine: 0,
+            },
         })
     }
 
@@ -547,6 +679,7 @@ impl RangeWriter {
                         (encoder.bytes_written() as u64, out, r)
                     })
                     .await;
+                    f.mem.set(0);
                     let (bytes, out, r) = match joined {
                         Ok(v) => v,
                         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

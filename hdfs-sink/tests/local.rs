@@ -551,3 +551,64 @@ async fn open_existing_does_not_create() {
         .await
         .expect("existing");
 }
+
+/// Two open ranges under a small memory budget: after every write the buffered row groups of
+/// the whole warehouse are within the budget (the writing range flushes its largest), the
+/// files get several row groups, nothing is lost, and the budget is released at commit.
+#[tokio::test]
+async fn memory_budget_bounds_buffered_row_groups() {
+    const BUDGET: usize = 1024 * 1024;
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = SinkConfig::builder()
+        .with_row_group_rows(1 << 20)
+        .with_max_buffered_bytes(BUDGET)
+        .build()
+        .expect("config");
+    let wh = Warehouse::open(dir.path().to_str().expect("utf8"), config)
+        .await
+        .expect("open");
+    let mut writers = Vec::new();
+    for p in 0..2 {
+        writers.push(wh.begin_range(TOPIC, p, 0, &data::tables()).expect("begin"));
+    }
+    let mut peak = 0;
+    for chunk in 0..8i64 {
+        for (p, w) in writers.iter_mut().enumerate() {
+            let (raw, acc, rej) = data::batches(p as i32, chunk * 200, chunk * 200 + 199);
+            w.write_tables(&[("raw", &raw), ("assessments", &acc), ("rejects", &rej)])
+                .await
+                .expect("write");
+            let now = wh.buffered_bytes();
+            assert!(
+                now <= BUDGET,
+                "{now} bytes buffered over a budget of {BUDGET}"
+            );
+            peak = peak.max(now);
+        }
+    }
+    assert!(peak > 0, "the encoders report their memory");
+    let mut infos = Vec::new();
+    for w in writers {
+        infos.push(w.commit(1599).await.expect("commit"));
+    }
+    assert_eq!(wh.buffered_bytes(), 0, "released at commit");
+    common::check_rows(&wh, &[0, 1], 1600).await.expect("rows");
+    // The budget, not the row-count limit, cut the row groups.
+    let raw = dir.path().join(&infos[0].tables[0].files[0].path);
+    let reader = parquet::file::reader::SerializedFileReader::new(
+        std::fs::File::open(raw).expect("open parquet"),
+    )
+    .expect("reader");
+    use parquet::file::reader::FileReader;
+    assert!(reader.metadata().num_row_groups() > 1);
+
+    // An aborted range gives its share back too.
+    let mut w = wh
+        .begin_range(TOPIC, 0, 1600, &data::tables())
+        .expect("begin");
+    let (raw, _, _) = data::batches(0, 1600, 1699);
+    w.write("raw", &raw).await.expect("write");
+    assert!(wh.buffered_bytes() > 0);
+    w.abort().await.expect("abort");
+    assert_eq!(wh.buffered_bytes(), 0, "released at abort");
+}

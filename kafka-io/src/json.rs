@@ -21,7 +21,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::io::BufRead;
+use std::io::Read;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -132,7 +132,18 @@ enum Phase {
 /// caller may skip the bad line; in array mode the error is final.
 #[derive(Debug)]
 pub struct JsonElements<R> {
-    reader: R,
+    src: Source<R>,
+    /// Window bytes of the last element still to be consumed (they back a borrowed
+    /// [`Element::bytes`]).
+    pending: usize,
+    /// The last element is `src`'s window `..len` (already compact), not `el.buf`.
+    borrowed: Option<usize>,
+    /// Use [`scan_fast`] (tests turn it off to compare with the byte-by-byte scan).
+    fast: bool,
+    /// Recording an [`ElementIndex`] (first pass).
+    record: Option<ElementIndex>,
+    /// Replaying an [`ElementIndex`] (second pass): entry `replay.1` is next.
+    replay: Option<(ElementIndex, usize)>,
     format: InputFormat,
     phase: Phase,
     /// Absolute offset of the next unconsumed byte.
@@ -196,18 +207,130 @@ impl Elem {
     }
 }
 
+/// What a first pass over an input learned about each element: the length and key range of
+/// the ones that are valid and already compact. A second pass over the same bytes
+/// ([`JsonElements::with_index`]) then cuts those elements without scanning them again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ElementIndex {
+    /// Per element start: (input length, key start, key end); `SCAN` as the length: scan it.
+    entries: Vec<(u32, u32, u32)>,
+}
+
+/// Index entry length for "scan this element".
+const SCAN: u32 = u32::MAX;
+/// Index entry key start for "no key".
+const NO_KEY: u32 = u32::MAX;
+/// An index stops growing past this many entries (64 MiB); the rest is scanned again.
+const MAX_INDEX_ENTRIES: usize = 64 << 20 >> 4;
+
+impl ElementIndex {
+    /// Number of elements recorded.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of elements a replay cuts without scanning.
+    pub fn known(&self) -> usize {
+        self.entries.iter().filter(|e| e.0 != SCAN).count()
+    }
+}
+
 enum Step {
-    /// An element is complete in `buf`.
+    /// An element is complete in `buf` (or in the source window, see `borrowed`).
     Element(u64),
     Eof,
 }
 
-impl<R: BufRead> JsonElements<R> {
+/// Default size of the read window.
+const WINDOW: usize = 1 << 20;
+
+/// The input with its own read window: unconsumed bytes stay in place while more is read
+/// after them, so an element is always contiguous for the fast scanner.
+#[derive(Debug)]
+struct Source<R> {
+    reader: R,
+    buf: Vec<u8>,
+    /// Size of the window before it has to grow for a large element.
+    window: usize,
+    /// First unconsumed byte.
+    start: usize,
+    /// End of the bytes read.
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read> Source<R> {
+    /// The unconsumed bytes, reading more first if there are none (empty at the end).
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.start == self.end {
+            self.read_more()?;
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+    }
+
+    fn window(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Reads more after the unconsumed bytes, keeping them (moved to the front; the window
+    /// grows when they fill more than half of it). Returns `false` at the end of the input.
+    fn read_more(&mut self) -> std::io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < self.window || self.end * 2 > self.buf.len() {
+            let size = self.window.max(self.buf.len() * 2);
+            self.buf.resize(size, 0);
+        }
+        let before = self.end;
+        while self.end < self.buf.len() {
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end > before)
+    }
+}
+
+impl<R: Read> JsonElements<R> {
     /// Creates a splitter reading `reader` in `format`; byte offsets count from the
-    /// reader's current position.
+    /// reader's current position. The splitter reads in 1 MiB blocks into its own window
+    /// (a `BufReader` around `reader` is not needed).
     pub fn new(reader: R, format: InputFormat) -> Self {
         JsonElements {
-            reader,
+            src: Source {
+                reader,
+                buf: Vec::new(),
+                window: WINDOW,
+                start: 0,
+                end: 0,
+                eof: false,
+            },
+            pending: 0,
+            borrowed: None,
+            fast: true,
+            record: None,
+            replay: None,
             format,
             phase: match format {
                 InputFormat::JsonArray => Phase::Start,
@@ -222,6 +345,35 @@ impl<R: BufRead> JsonElements<R> {
                 key_range: None,
             },
         }
+    }
+
+    /// Sets the size of the read window (default 1 MiB, at least 1 byte); an element
+    /// larger than the window grows it.
+    pub fn with_window(mut self, bytes: usize) -> Self {
+        self.src.window = bytes.max(1);
+        self
+    }
+
+    /// Records an [`ElementIndex`] while reading (see [`JsonElements::take_index`]). The
+    /// index holds 12 bytes per element and stops growing at 4 Mi elements.
+    pub fn with_index_recording(mut self) -> Self {
+        self.record = Some(ElementIndex::default());
+        self
+    }
+
+    /// The index recorded so far (`None` without [`JsonElements::with_index_recording`]
+    /// or once it outgrew its limit).
+    pub fn take_index(&mut self) -> Option<ElementIndex> {
+        self.record.take()
+    }
+
+    /// Replays `index`, recorded by an earlier pass over the same bytes with the same key
+    /// field: elements it knows to be valid and compact are cut at their recorded length
+    /// without being scanned again. The input must not have changed in between (the
+    /// caller checks that, e.g. the file's length and modification time).
+    pub fn with_index(mut self, index: ElementIndex) -> Self {
+        self.replay = Some((index, 0));
+        self
     }
 
     /// Also locate the value of top-level field `field` in each element (see
@@ -257,12 +409,18 @@ impl<R: BufRead> JsonElements<R> {
     /// Returns the next element, `Ok(None)` at the end of the input.
     pub fn next_element(&mut self) -> Result<Option<Element<'_>>> {
         match self.step()? {
-            Step::Element(start) => Ok(Some(Element {
-                index: self.index - 1,
-                byte_offset: start,
-                bytes: &self.el.buf,
-                key_value: self.el.key_range.clone().map(|r| &self.el.buf[r]),
-            })),
+            Step::Element(start) => {
+                let bytes: &[u8] = match self.borrowed {
+                    Some(len) => &self.src.window()[..len],
+                    None => &self.el.buf,
+                };
+                Ok(Some(Element {
+                    index: self.index - 1,
+                    byte_offset: start,
+                    bytes,
+                    key_value: self.el.key_range.clone().map(|r| &bytes[r]),
+                }))
+            }
             Step::Eof => Ok(None),
         }
     }
@@ -291,6 +449,9 @@ impl<R: BufRead> JsonElements<R> {
     }
 
     fn step(&mut self) -> Result<Step> {
+        self.src.consume(self.pending);
+        self.pending = 0;
+        self.borrowed = None;
         // Phase 1: skip separators until an element starts (or the input ends).
         loop {
             if matches!(self.phase, Phase::Done) {
@@ -303,7 +464,7 @@ impl<R: BufRead> JsonElements<R> {
                     reason: "input is unreadable after an earlier structural error".into(),
                 });
             }
-            let chunk = match self.reader.fill_buf() {
+            let chunk = match self.src.fill_buf() {
                 Ok(c) => c,
                 Err(e) => return Err(self.io_error(e)),
             };
@@ -381,7 +542,7 @@ impl<R: BufRead> JsonElements<R> {
                 }
                 i += 1;
             }
-            self.reader.consume(i);
+            self.src.consume(i);
             self.pos += i as u64;
             if let Some((at, reason)) = fail {
                 return Err(self.malformed(at, reason));
@@ -390,7 +551,33 @@ impl<R: BufRead> JsonElements<R> {
                 break;
             }
         }
-        // Phase 2: scan (and validate) one element.
+        // Phase 2a: an element known from an earlier pass, or the fast path for a valid
+        // element (the common case).
+        if let Some(step) = self.replay_element()? {
+            return Ok(step);
+        }
+        if let Some(ix) = &mut self.record {
+            if ix.entries.len() < MAX_INDEX_ENTRIES {
+                ix.entries.push((SCAN, NO_KEY, NO_KEY));
+            } else {
+                self.record = None;
+            }
+        }
+        if self.fast
+            && let Some(step) = self.fast_element()?
+        {
+            if let (Some(ix), Some(len)) = (&mut self.record, self.borrowed)
+                && let Some(e) = ix.entries.last_mut()
+                && let Ok(len) = u32::try_from(len)
+            {
+                *e = match &self.el.key_range {
+                    Some(r) => (len, r.start as u32, r.end as u32),
+                    None => (len, NO_KEY, NO_KEY),
+                };
+            }
+            return Ok(step);
+        }
+        // Phase 2b: scan (and validate) one element byte by byte, for the exact error.
         let start = self.pos;
         self.el.buf.clear();
         self.el.stack.clear();
@@ -399,7 +586,7 @@ impl<R: BufRead> JsonElements<R> {
         let ndjson = self.format == InputFormat::Ndjson;
         let mut sc = Scan::default();
         loop {
-            let chunk = match self.reader.fill_buf() {
+            let chunk = match self.src.fill_buf() {
                 Ok(c) => c,
                 Err(e) => {
                     self.index -= 1;
@@ -585,21 +772,104 @@ impl<R: BufRead> JsonElements<R> {
             if let Some(reason) = fail {
                 let at = self.pos + i as u64;
                 let skip_newline = ndjson && chunk.get(i) == Some(&b'\n');
-                self.reader.consume(i);
+                self.src.consume(i);
                 self.pos += i as u64;
                 self.index -= 1;
                 let err = self.malformed(at, reason);
                 if skip_newline {
-                    self.reader.consume(1);
+                    self.src.consume(1);
                     self.pos += 1;
                     self.phase = Phase::Before;
                 }
                 return Err(err);
             }
-            self.reader.consume(i);
+            self.src.consume(i);
             self.pos += i as u64;
             if done {
                 return self.complete(start, &sc);
+            }
+        }
+    }
+
+    /// Cuts the element starting at the window's first byte at the length the replayed
+    /// index recorded. `Ok(None)`: no replay, the element is to be scanned, or the input
+    /// ends too early (the scan then reports it).
+    fn replay_element(&mut self) -> Result<Option<Step>> {
+        let Some((ix, next)) = &mut self.replay else {
+            return Ok(None);
+        };
+        let Some(&(len, ks, ke)) = ix.entries.get(*next) else {
+            return Ok(None);
+        };
+        *next += 1;
+        if len == SCAN {
+            return Ok(None);
+        }
+        let len = len as usize;
+        while self.src.window().len() < len {
+            match self.src.read_more() {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(e) => return Err(self.io_error(e)),
+            }
+        }
+        let start = self.pos;
+        self.el.key_range = (ks != NO_KEY).then_some(ks as usize..ke as usize);
+        self.borrowed = Some(len);
+        self.pending = len;
+        self.pos += len as u64;
+        self.index += 1;
+        self.phase = if self.format == InputFormat::Ndjson {
+            Phase::Before
+        } else {
+            Phase::After
+        };
+        Ok(Some(Step::Element(start)))
+    }
+
+    /// Scans the element starting at the window's first byte with [`scan_fast`], reading
+    /// more while it is incomplete. `Ok(None)`: the element is not valid (or the input ends
+    /// inside it); nothing was consumed and the byte-by-byte scan finds the error.
+    fn fast_element(&mut self) -> Result<Option<Step>> {
+        let ndjson = self.format == InputFormat::Ndjson;
+        loop {
+            let field = self.el.key_field.as_deref().map(str::as_bytes);
+            let r = scan_fast(
+                self.src.window(),
+                ndjson,
+                field,
+                &mut self.el.buf,
+                &mut self.el.stack,
+            );
+            match r {
+                Fast::Done {
+                    len,
+                    compacted,
+                    key,
+                } => {
+                    let bytes = if compacted {
+                        &self.el.buf[..]
+                    } else {
+                        &self.src.window()[..len]
+                    };
+                    if std::str::from_utf8(bytes).is_err() {
+                        return Ok(None);
+                    }
+                    let start = self.pos;
+                    self.el.key_range = key;
+                    self.borrowed = (!compacted).then_some(len);
+                    self.pending = len;
+                    self.pos += len as u64;
+                    self.index += 1;
+                    self.phase = if ndjson { Phase::Before } else { Phase::After };
+                    return Ok(Some(Step::Element(start)));
+                }
+                Fast::NeedMore => match self.src.read_more() {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(None),
+                    Err(e) => return Err(self.io_error(e)),
+                },
+                Fast::Bail => return Ok(None),
             }
         }
     }
@@ -678,6 +948,292 @@ impl Scan {
             self.grammar = Some((at, reason));
         }
     }
+}
+
+/// Outcome of [`scan_fast`].
+#[derive(Debug, PartialEq, Eq)]
+enum Fast {
+    /// A valid element of `len` input bytes; with `compacted` its compact form is in `out`
+    /// (otherwise the input bytes are already compact). `key`: the key field's value range
+    /// in the compact form.
+    Done {
+        len: usize,
+        compacted: bool,
+        key: Option<std::ops::Range<usize>>,
+    },
+    /// The input ends inside the element (or right after a top-level number or literal).
+    NeedMore,
+    /// Not a valid element (or a newline inside an NDJSON one).
+    Bail,
+}
+
+/// Removes whitespace runs: `out` gets the bytes between them, once the first run is seen.
+struct Compactor {
+    run_start: usize,
+    removed: usize,
+    active: bool,
+}
+
+impl Compactor {
+    /// Drops `s[from..to]` (whitespace).
+    #[cold]
+    fn cut(&mut self, s: &[u8], from: usize, to: usize, out: &mut Vec<u8>) {
+        if !self.active {
+            self.active = true;
+            out.clear();
+        }
+        out.extend_from_slice(&s[self.run_start..from]);
+        self.removed += to - from;
+        self.run_start = to;
+    }
+}
+
+/// The fast path of the splitter: validates and compacts one element that starts at `s[0]`
+/// (not whitespace) with tight loops over whole strings and tokens, copying nothing when
+/// the element is already compact. Anything unusual (an error, a newline inside an NDJSON
+/// element) is [`Fast::Bail`]: the byte-by-byte scanner then reports the exact error.
+/// UTF-8 is not checked here.
+fn scan_fast(
+    s: &[u8],
+    ndjson: bool,
+    key_field: Option<&[u8]>,
+    out: &mut Vec<u8>,
+    stack: &mut Vec<u8>,
+) -> Fast {
+    let n = s.len();
+    let mut c = Compactor {
+        run_start: 0,
+        removed: 0,
+        active: false,
+    };
+    stack.clear();
+    let mut i = 0usize;
+    // The next value is the key field's (set after its name at depth 1).
+    let mut key_next = false;
+    let mut key_start: Option<usize> = None;
+    let mut key_range: Option<std::ops::Range<usize>> = None;
+
+    // Skips whitespace at `i` (recording the cut); NeedMore at the end of `s`.
+    macro_rules! ws {
+        () => {
+            if i < n && is_ws(s[i]) {
+                let from = i;
+                while i < n && is_ws(s[i]) {
+                    if ndjson && s[i] == b'\n' {
+                        return Fast::Bail;
+                    }
+                    i += 1;
+                }
+                c.cut(s, from, i, out);
+            }
+            if i >= n {
+                return Fast::NeedMore;
+            }
+        };
+    }
+    macro_rules! tri {
+        ($e:expr) => {
+            match $e {
+                Ok(v) => v,
+                Err(f) => return f,
+            }
+        };
+    }
+    // An object member's name and colon, at `i` (after `{` or `,` and whitespace).
+    macro_rules! member_name {
+        () => {
+            if s[i] != b'"' {
+                return Fast::Bail;
+            }
+            let name = i + 1;
+            i = tri!(fast_string(s, i));
+            if stack.len() == 1 && key_range.is_none() && key_start.is_none() {
+                key_next = key_field == Some(&s[name..i - 1]);
+            }
+            ws!();
+            if s[i] != b':' {
+                return Fast::Bail;
+            }
+            i += 1;
+        };
+    }
+
+    'value: loop {
+        ws!();
+        if key_next {
+            key_next = false;
+            key_start = Some(i - c.removed);
+        }
+        match s[i] {
+            b'"' => i = tri!(fast_string(s, i)),
+            b'{' => {
+                stack.push(b'{');
+                i += 1;
+                ws!();
+                if s[i] == b'}' {
+                    stack.pop();
+                    i += 1;
+                } else {
+                    member_name!();
+                    continue 'value;
+                }
+            }
+            b'[' => {
+                stack.push(b'[');
+                i += 1;
+                ws!();
+                if s[i] == b']' {
+                    stack.pop();
+                    i += 1;
+                } else {
+                    continue 'value;
+                }
+            }
+            b't' => i = tri!(fast_literal(s, i, b"true")),
+            b'f' => i = tri!(fast_literal(s, i, b"false")),
+            b'n' => i = tri!(fast_literal(s, i, b"null")),
+            b'-' | b'0'..=b'9' => i = tri!(fast_number(s, i)),
+            _ => return Fast::Bail,
+        }
+        // After a value: close containers until a `,` starts the next value.
+        loop {
+            if stack.len() == 1
+                && let Some(k) = key_start.take()
+            {
+                key_range = Some(k..i - c.removed);
+            }
+            let Some(&top) = stack.last() else {
+                break 'value;
+            };
+            ws!();
+            match (s[i], top) {
+                (b',', b'{') => {
+                    i += 1;
+                    ws!();
+                    member_name!();
+                    continue 'value;
+                }
+                (b',', _) => {
+                    i += 1;
+                    continue 'value;
+                }
+                (b'}', b'{') | (b']', b'[') => {
+                    stack.pop();
+                    i += 1;
+                }
+                _ => return Fast::Bail,
+            }
+        }
+    }
+    if c.active {
+        out.extend_from_slice(&s[c.run_start..i]);
+    }
+    Fast::Done {
+        len: i,
+        compacted: c.active,
+        key: key_range,
+    }
+}
+
+/// A string starting at `s[i]` (`"`): the index after its closing quote.
+#[inline]
+fn fast_string(s: &[u8], i: usize) -> std::result::Result<usize, Fast> {
+    let n = s.len();
+    let mut j = i + 1;
+    loop {
+        j += string_run(&s[j..]);
+        if j >= n {
+            return Err(Fast::NeedMore);
+        }
+        match s[j] {
+            b'"' => return Ok(j + 1),
+            b'\\' => {
+                let Some(&e) = s.get(j + 1) else {
+                    return Err(Fast::NeedMore);
+                };
+                match e {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
+                    b'u' => {
+                        let Some(hex) = s.get(j + 2..j + 6) else {
+                            return Err(Fast::NeedMore);
+                        };
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return Err(Fast::Bail);
+                        }
+                        j += 6;
+                    }
+                    _ => return Err(Fast::Bail),
+                }
+            }
+            _ => return Err(Fast::Bail), // control character
+        }
+    }
+}
+
+/// The literal `lit` at `s[i]`: the index after it.
+#[inline]
+fn fast_literal(s: &[u8], i: usize, lit: &[u8]) -> std::result::Result<usize, Fast> {
+    let end = i + lit.len();
+    match s.get(i..end) {
+        Some(t) if t == lit => {}
+        Some(_) => return Err(Fast::Bail),
+        None => return Err(Fast::NeedMore),
+    }
+    match s.get(end) {
+        None => Err(Fast::NeedMore),
+        Some(b) if is_token_byte(*b) => Err(Fast::Bail),
+        Some(_) => Ok(end),
+    }
+}
+
+/// A number at `s[i]` (`-` or a digit): the index after it. The JSON grammar:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, followed by a non-token byte.
+#[inline]
+fn fast_number(s: &[u8], i: usize) -> std::result::Result<usize, Fast> {
+    let n = s.len();
+    let mut j = i;
+    let digits = |j: &mut usize| -> std::result::Result<(), Fast> {
+        let from = *j;
+        while *j < n && s[*j].is_ascii_digit() {
+            *j += 1;
+        }
+        if *j >= n {
+            Err(Fast::NeedMore)
+        } else if *j == from {
+            Err(Fast::Bail)
+        } else {
+            Ok(())
+        }
+    };
+    if s[j] == b'-' {
+        j += 1;
+        if j >= n {
+            return Err(Fast::NeedMore);
+        }
+    }
+    if s[j] == b'0' {
+        j += 1;
+        if j >= n {
+            return Err(Fast::NeedMore);
+        }
+    } else {
+        digits(&mut j)?;
+    }
+    if s[j] == b'.' {
+        j += 1;
+        digits(&mut j)?;
+    }
+    if s[j] == b'e' || s[j] == b'E' {
+        j += 1;
+        if j < n && (s[j] == b'+' || s[j] == b'-') {
+            j += 1;
+        }
+        digits(&mut j)?;
+    }
+    if is_token_byte(s[j]) {
+        return Err(Fast::Bail);
+    }
+    Ok(j)
 }
 
 /// Length of the prefix of `s` without `"`, `\` or control characters, 8 bytes at a time.
@@ -1074,6 +1630,137 @@ mod tests {
         // Invalid UTF-8 inside a string.
         let mut r = JsonElements::new(&b"[\"\xff\"]"[..], InputFormat::JsonArray);
         assert!(r.next_element().is_err());
+    }
+
+    /// Every element or error (index, offset, bytes, key; or index, offset, continue?).
+    fn outcomes(input: &[u8], format: InputFormat, window: usize, fast: bool) -> Vec<String> {
+        let mut r = JsonElements::new(input, format)
+            .with_window(window)
+            .with_key_field(Some("k"));
+        r.fast = fast;
+        let mut out = Vec::new();
+        for _ in 0..200 {
+            match r.next_element() {
+                Ok(Some(e)) => out.push(format!(
+                    "{}@{} {} key={:?}",
+                    e.index,
+                    e.byte_offset,
+                    String::from_utf8_lossy(e.bytes),
+                    e.key().map(|k| k.into_owned())
+                )),
+                Ok(None) => break,
+                Err(Error::Malformed {
+                    element_index,
+                    byte_offset,
+                    reason,
+                }) => {
+                    out.push(format!("err {element_index}@{byte_offset} {reason}"));
+                    if !r.can_continue() {
+                        break;
+                    }
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        out.push(format!("pos {}", r.position()));
+        out
+    }
+
+    /// Small deterministic PRNG for the differential test.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            self.0 >> 33
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_byte_by_byte_scan_at_any_window() {
+        let base: &[&[u8]] = &[
+            br#"[{"k":"a\"b","x":[1,-2.5e+3,{"k":0}],"t":true,"f":false,"n":null}, {"k" : 7 } ,"s",[ ],{},-0,"caf\u00e9",{"y":{"k":1},"k":[1,{"z":"]"}]}]"#,
+            b"{\"k\":\"a\"}\n  {\"k\" : 1}\r\n\n[1,2]\n3\n\"x\\ty\"\n{\"k\":{\"a\":[]}}",
+            b"[\"caf\xc3\xa9\",{\"k\":\"\xc3\xa9\"}]",
+            b"[\n  {\n    \"k\": \"u-1\",\n    \"v\": [\n      1,\n      2\n    ]\n  },\n  {\"k\":null}\n]\n",
+        ];
+        let mut rng = Lcg(7);
+        let junk: &[u8] = b" \n\t,:{}[]\"\\0123456789-+.eEtrufalsn\x01\xc3\xa9\xff";
+        for (bi, b) in base.iter().enumerate() {
+            let format = InputFormat::detect(b).unwrap();
+            let mut inputs = vec![b.to_vec()];
+            for _ in 0..150 {
+                let mut m = b.to_vec();
+                for _ in 0..1 + rng.next() % 3 {
+                    let at = (rng.next() as usize) % m.len();
+                    match rng.next() % 3 {
+                        0 => {
+                            m.remove(at);
+                        }
+                        1 => m.insert(at, junk[(rng.next() as usize) % junk.len()]),
+                        _ => m[at] = junk[(rng.next() as usize) % junk.len()],
+                    }
+                }
+                inputs.push(m);
+            }
+            for input in &inputs {
+                let expected = outcomes(input, format, 1 << 20, false);
+                // An index recorded by a first pass replays to the same elements.
+                let mut first = JsonElements::new(&input[..], format)
+                    .with_key_field(Some("k"))
+                    .with_index_recording();
+                while !matches!(first.next_element(), Ok(None)) && first.can_continue() {}
+                let index = first.take_index().unwrap();
+                let mut again = JsonElements::new(&input[..], format)
+                    .with_key_field(Some("k"))
+                    .with_index(index.clone())
+                    .with_window(5);
+                let mut plain = JsonElements::new(&input[..], format)
+                    .with_key_field(Some("k"))
+                    .with_window(5);
+                loop {
+                    let (a, b) = (again.next_element(), plain.next_element());
+                    let show = |r: Result<Option<Element<'_>>>| match r {
+                        Ok(Some(e)) => format!("{:?} {:?}", e, e.key()),
+                        other => format!("{other:?}"),
+                    };
+                    let (a, b) = (show(a), show(b));
+                    assert_eq!(a, b, "replay of {}", String::from_utf8_lossy(input));
+                    if b.starts_with("Ok(None)") || !plain.can_continue() {
+                        break;
+                    }
+                }
+                for (window, fast) in [
+                    (1 << 20, true),
+                    (1, true),
+                    (7, true),
+                    (7, false),
+                    (64, true),
+                ] {
+                    assert_eq!(
+                        outcomes(input, format, window, fast),
+                        expected,
+                        "base {bi}, window {window}, fast {fast}: {}",
+                        String::from_utf8_lossy(input)
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn compact_elements_are_borrowed_and_others_compacted() {
+        let input = b"[{\"a\":1},{ \"a\":2}]";
+        let mut r = JsonElements::new(&input[..], InputFormat::JsonArray);
+        assert_eq!(r.next_element().unwrap().unwrap().bytes, b"{\"a\":1}");
+        assert_eq!(r.borrowed, Some(7));
+        assert_eq!(r.position(), 8);
+        assert_eq!(r.next_element().unwrap().unwrap().bytes, b"{\"a\":2}");
+        assert_eq!(r.borrowed, None);
+        assert!(r.next_element().unwrap().is_none());
+        assert_eq!(r.position(), input.len() as u64);
     }
 
     #[test]

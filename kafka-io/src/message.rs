@@ -169,6 +169,12 @@ impl Batch {
         self.entries.clear();
         self.data.clear();
     }
+
+    /// Empties the batch for reuse with another partition of the same topic.
+    pub(crate) fn reuse_for(&mut self, partition: i32) {
+        self.clear();
+        self.partition = partition;
+    }
 }
 
 impl<'a> IntoIterator for &'a Batch {

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -18,7 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::client::{forward_error, forward_log};
 use crate::config::{KafkaConfig, PublishOptions, producer_client_config};
 use crate::error::{BrokerError, Error, Result};
-use crate::json::{InputFormat, JsonElements};
+use crate::json::{ElementIndex, InputFormat, JsonElements};
 
 /// How many malformed elements a report lists (all are counted).
 pub const MAX_LISTED_MALFORMED: usize = 100;
@@ -219,15 +218,24 @@ impl Publisher {
         };
         let total = std::fs::metadata(path).map_err(io_err)?.len();
         let format = InputFormat::detect_file(path).map_err(io_err)?;
-        let open = || -> Result<JsonElements<BufReader<File>>> {
+        let open = || -> Result<JsonElements<File>> {
             let f = File::open(path).map_err(io_err)?;
-            Ok(
-                JsonElements::new(BufReader::with_capacity(READ_BUFFER, f), format)
-                    .with_key_field(self.options.key_field.as_deref()),
-            )
+            Ok(JsonElements::new(f, format)
+                .with_window(READ_BUFFER)
+                .with_key_field(self.options.key_field.as_deref()))
         };
+        let mut index = None;
         if self.options.validate_first {
-            self.validate(open()?, total, &mut progress)?;
+            let before = file_stamp(path).map_err(io_err)?;
+            index = self.validate(open()?.with_index_recording(), total, &mut progress)?;
+            // The send pass replays what validation learned (no second scan of compact
+            // elements): the file must be the one that was validated.
+            if file_stamp(path).map_err(io_err)? != before {
+                return Err(Error::Io {
+                    path: path.to_owned(),
+                    error: std::io::Error::other("the file changed while it was validated"),
+                });
+            }
         }
         self.reset();
         let mut report = PublishReport {
@@ -235,19 +243,23 @@ impl Publisher {
             format: Some(format),
             ..PublishReport::default()
         };
-        let mut elements = open()?;
+        let mut elements = match index {
+            Some(ix) => open()?.with_index(ix),
+            None => open()?,
+        };
         let sent = self.send_elements(&mut elements, total, &mut report, &mut progress);
         report.elements = elements.elements_seen();
         report.input_bytes = elements.position();
         self.finish(sent, report, started, total, &mut progress)
     }
 
+    /// The validation pass; returns the index of the elements for the send pass.
     fn validate(
         &self,
-        mut elements: JsonElements<BufReader<File>>,
+        mut elements: JsonElements<File>,
         total: u64,
         progress: &mut impl FnMut(&PublishProgress),
-    ) -> Result<()> {
+    ) -> Result<Option<ElementIndex>> {
         let skip = self.options.skip_malformed;
         let mut n = 0u64;
         loop {
@@ -280,13 +292,18 @@ impl Publisher {
             bytes_total: total,
             delivered: 0,
         });
-        tracing::debug!(elements = n, "input validated");
-        Ok(())
+        let index = elements.take_index();
+        tracing::debug!(
+            elements = n,
+            indexed = index.as_ref().map_or(0, ElementIndex::known),
+            "input validated"
+        );
+        Ok(index)
     }
 
     fn send_elements(
         &mut self,
-        elements: &mut JsonElements<BufReader<File>>,
+        elements: &mut JsonElements<File>,
         total: u64,
         report: &mut PublishReport,
         progress: &mut impl FnMut(&PublishProgress),
@@ -460,6 +477,12 @@ impl Publisher {
         );
         Ok(report)
     }
+}
+
+/// Length and modification time of a file, to notice it changing between two passes.
+fn file_stamp(path: &Path) -> std::io::Result<(u64, Option<std::time::SystemTime>)> {
+    let m = std::fs::metadata(path)?;
+    Ok((m.len(), m.modified().ok()))
 }
 
 fn note_malformed(

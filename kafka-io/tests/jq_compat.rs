@@ -22,7 +22,8 @@ fn jq(args: &[&str], path: &std::path::Path) -> Option<Vec<u8>> {
 fn split_lines(path: &std::path::Path) -> Vec<u8> {
     let f = std::fs::File::open(path).unwrap();
     let format = InputFormat::detect_file(path).unwrap();
-    let mut it = JsonElements::new(BufReader::with_capacity(4096, f), format);
+    // A small window, so elements straddle refills.
+    let mut it = JsonElements::new(BufReader::with_capacity(4096, f), format).with_window(4096);
     let mut out = Vec::new();
     while let Some(e) = it.next_element().unwrap() {
         out.extend_from_slice(e.bytes);

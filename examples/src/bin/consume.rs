@@ -68,6 +68,7 @@ fn main() -> anyhow::Result<()> {
             BoundedConsumer::start(&config, &args.topic, start, BoundedOptions::default())?;
         while let Some(batch) = reader.next_batch()? {
             write_batch(&mut out, &batch, args.print_key, &mut stats)?;
+            reader.recycle(batch);
         }
     } else {
         let from = if args.from_beginning {

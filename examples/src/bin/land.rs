@@ -1,4 +1,5 @@
 //! Lands events into the warehouse as Parquet, exactly once.
+
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 use examples::follow::{FollowOptions, land_topic_follow};
@@ -6,6 +7,12 @@ use examples::land::{FileLandOptions, land_file, land_topic_bounded};
 use hdfs_sink::{RotationPolicy, Warehouse};
 use std::path::PathBuf;
 use std::time::Instant;
+
+// The Parquet encoders allocate and shrink page buffers on several threads: under glibc's
+// malloc that fragments into ~100 MB of a streaming member's RSS (BENCHMARKS.md, "Memory").
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Land assessment events as Parquet tables (raw, assessments, questions, options, rejects)
 /// in a warehouse directory or HDFS, exactly once: re-running never lands an event twice.
@@ -63,6 +70,11 @@ struct Args {
     /// Warehouse: a local directory, `file:///path`, or `hdfs://host:port/path`.
     #[arg(long)]
     warehouse: String,
+    /// Memory budget in bytes for the Parquet row groups buffered by all open files (every
+    /// partition's range, every table); when exceeded, the largest row groups of the range
+    /// being written are flushed early. Default 64 MiB with --follow, 128 MiB otherwise.
+    #[arg(long, value_name = "BYTES")]
+    buffer_memory: Option<usize>,
     /// Messages per chunk handed from the flattening thread to the Parquet writer.
     #[arg(long, default_value_t = 16_384)]
     chunk_messages: usize,
@@ -82,6 +94,9 @@ fn main() -> Result<()> {
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        // The Parquet encoding jobs (one per table of a write) run on the blocking pool:
+        // more threads than cores buys nothing and fragments the heap.
+        .max_blocking_threads(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
         .enable_all()
         .build()?;
     rt.block_on(async {
@@ -92,9 +107,13 @@ fn main() -> Result<()> {
                 max_bytes: args.rotate_bytes,
                 max_age: args.rotate_interval,
             })
-            // A row group is buffered in memory until flushed: with one open range per
-            // partition, smaller row groups bound the memory of a streaming member.
-            .with_row_group_bytes(if args.follow { 4 << 20 } else { 64 << 20 })
+            // Row groups are buffered in memory until flushed: the budget bounds them over
+            // all open ranges (one per partition) and tables.
+            .with_max_buffered_bytes(args.buffer_memory.unwrap_or(if args.follow {
+                64 << 20
+            } else {
+                128 << 20
+            }))
             .build()?;
         let warehouse = Warehouse::open(&args.warehouse, config)
             .await
