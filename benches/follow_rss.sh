@@ -11,6 +11,7 @@
 # lets it idle 5 s, sends SIGTERM (which commits the open ranges), and prints the peak RSS.
 # Then `verify --topic` checks that every offset landed exactly once.
 #
+# WH_BASE=/some/dir lands into a local directory instead of $IT_HDFS_URL/bench (kept).
 # Environment passes through to land (e.g. MALLOC_ARENA_MAX=2); LAND=/path/to/land runs another
 # build (e.g. one built with `--no-default-features`, i.e. glibc's allocator instead of mimalloc).
 # Skips (exit 0) when the test cluster is down. Deletes its topic and HDFS directory.
@@ -38,11 +39,11 @@ INPUT="$WORK/events-$N.ndjson"
 [[ -s "$INPUT" ]] || "$BIN/generate" -n "$N" --format ndjson -o "$INPUT" 2>/dev/null
 tag="rss-$$-$(date +%s)"
 TOPIC="bench-$tag"
-WH="$HDFS/bench/$tag"
+WH="${WH_BASE:-$HDFS/bench}/$tag"
 LOG="$WORK/land-$tag.log"
 cleanup() {
   "$BIN/topic" --brokers "$BROKERS" delete --topic "$TOPIC" >/dev/null 2>&1 || true
-  [[ -n "${KEEP:-}" ]] || curl -fsS -X DELETE "http://127.0.0.1:9870/webhdfs/v1/bench/$tag?op=DELETE&recursive=true&user.name=$(id -un)" >/dev/null 2>&1 || true
+  [[ -n "${KEEP:-}" || "$WH" != hdfs://* ]] || curl -fsS -X DELETE "http://127.0.0.1:9870/webhdfs/v1/bench/$tag?op=DELETE&recursive=true&user.name=$(id -un)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 

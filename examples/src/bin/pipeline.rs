@@ -27,6 +27,10 @@ struct Args {
     /// Kafka bootstrap servers. Default: start an in-process mock cluster.
     #[arg(long)]
     brokers: Option<String>,
+    /// Extra librdkafka property KEY=VALUE for the clients of `--brokers`, e.g.
+    /// security.protocol=SASL_SSL (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE", requires = "brokers")]
+    properties: Vec<String>,
     /// Topic to publish to and land from.
     #[arg(long, default_value = "assessments")]
     topic: String,
@@ -77,7 +81,11 @@ async fn run(args: Args) -> Result<()> {
     // 2. Kafka: the given brokers, or the in-process mock cluster.
     let _mock;
     let kafka = match &args.brokers {
-        Some(b) => kafka_io::KafkaConfig::new(b.clone()),
+        Some(b) => examples::KafkaArgs {
+            brokers: b.clone(),
+            properties: args.properties.clone(),
+        }
+        .config()?,
         None => {
             let cluster = MockCluster::start(1).context("starting the in-process Kafka")?;
             // Stay well under the mock's 5 MiB per partition, or it drops the oldest messages.

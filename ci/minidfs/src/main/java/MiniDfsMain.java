@@ -6,8 +6,10 @@
 // Everything binds 127.0.0.1. After waitActive() it makes "/" world-writable (so any local
 // user can create the warehouse root while permissions stay on), then writes <readyFile>
 // (JSON, atomically) and keeps running until SIGTERM, when it shuts the cluster down.
-// SIGHUP restarts the NameNode in place (same ports, same metadata; the DataNode re-registers)
-// and rewrites <readyFile> when it is active again: `scripts/test-cluster restart namenode`.
+// Creating <readyFile>.restart (or SIGHUP) restarts the NameNode in place (same ports, same
+// metadata; the DataNode re-registers) and rewrites <readyFile> when it is active again:
+// `scripts/test-cluster restart namenode`. The file is the reliable trigger: a JVM started
+// with SIGHUP ignored (under nohup, say) never sees the signal.
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -95,8 +97,9 @@ public class MiniDfsMain {
         System.err.println("MiniDfsMain: READY " + json.trim());
 
         // Run until SIGTERM; exit non-zero if the cluster dies on its own.
+        Path restartRequest = ready.resolveSibling(ready.getFileName() + ".restart");
         while (!stop.await(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
-            if (restart.getAndSet(false)) {
+            if (restart.getAndSet(false) | Files.deleteIfExists(restartRequest)) {
                 Files.deleteIfExists(ready);
                 System.err.println("MiniDfsMain: SIGHUP: restarting the NameNode");
                 dfs.restartNameNode(true);
