@@ -72,14 +72,15 @@ pub fn sink_config_builder() -> hdfs_sink::SinkConfigBuilder {
         .with_column_options(Table::Raw.name(), "value", body)
         .with_column_options(Table::Rejects.name(), "value", body)
         .with_column_options(Table::Raw.name(), "key", unique_id);
-    for column in ["keen_id", "user_exam_id"] {
-        b = b.with_column_options(Table::Assessments.name(), column, unique_id);
-    }
-    for column in ["keen_id", "user_exam_id"] {
-        b = b.with_column_options(Table::Questions.name(), column, parent_key);
-    }
-    for column in ["keen_id", "question_id"] {
-        b = b.with_column_options(Table::Options.name(), column, parent_key);
+    for (table, column, options) in [
+        (Table::Assessments, "keen_id", unique_id),
+        (Table::Assessments, "user_exam_id", unique_id),
+        (Table::Questions, "keen_id", parent_key),
+        (Table::Questions, "user_exam_id", parent_key),
+        (Table::Options, "keen_id", parent_key),
+        (Table::Options, "question_id", parent_key),
+    ] {
+        b = b.with_column_options(table.name(), column, options);
     }
     b
 }

@@ -84,6 +84,29 @@ fn keep_spare(buf: Vec<u8>) -> Vec<u8> {
 /// What an encoding job gives back: the encoder, its output, and the outcome.
 type EncodeOutput = (ArrowWriter<Vec<u8>>, Vec<u8>, parquet::errors::Result<()>);
 
+impl OpenFile {
+    /// Takes back what an encoding job (write or flush) returns: the encoder goes back into
+    /// the file with its size and memory share updated; gives the encoded bytes, or why the
+    /// job failed (a panic in the job is resumed here).
+    fn take_back(
+        &mut self,
+        joined: std::result::Result<EncodeOutput, tokio::task::JoinError>,
+    ) -> parquet::errors::Result<Vec<u8>> {
+        match joined {
+            Ok((encoder, out, r)) => {
+                self.size = (encoder.bytes_written() + encoder.in_progress_size()) as u64;
+                self.mem.set(encoder.memory_size());
+                self.encoder = Some(encoder);
+                r.map(|()| out)
+            }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(ParquetError::General(format!(
+                "encoding job cancelled: {e}"
+            ))),
+        }
+    }
+}
+
 pub(crate) struct TableSlot {
     pub(crate) name: String,
     schema: SchemaRef,
@@ -374,32 +397,17 @@ impl RangeWriter {
             let Some(f) = t.files.get_mut(&dir) else {
                 continue;
             };
-            let shown = inner.backend.display(&f.tmp_rel);
-            match joined {
-                Ok((encoder, out, r)) => {
-                    f.size = (encoder.bytes_written() + encoder.in_progress_size()) as u64;
-                    f.mem.set(encoder.memory_size());
-                    f.encoder = Some(encoder);
-                    match r {
-                        Ok(()) => {
-                            f.rows += rows;
-                            t.rows += rows;
-                            for _ in 0..n {
-                                failpoint::hit("write.after_batch");
-                            }
-                        }
-                        Err(e) => {
-                            first_err
-                                .get_or_insert((Some(t.name.clone()), Error::parquet(shown, e)));
-                        }
+            match f.take_back(joined) {
+                Ok(out) => {
+                    f.rows += rows;
+                    t.rows += rows;
+                    for _ in 0..n {
+                        failpoint::hit("write.after_batch");
                     }
                     outputs.push((ti, dir, out));
                 }
                 Err(e) => {
-                    if e.is_panic() {
-                        std::panic::resume_unwind(e.into_panic());
-                    }
-                    let e = ParquetError::General(format!("encoding job cancelled: {e}"));
+                    let shown = inner.backend.display(&f.tmp_rel);
                     first_err.get_or_insert((Some(t.name.clone()), Error::parquet(shown, e)));
                 }
             }
@@ -471,22 +479,10 @@ impl RangeWriter {
             let Some(f) = self.tables[ti].files.get_mut(&dir) else {
                 continue;
             };
-            let shown = self.inner.backend.display(&f.tmp_rel);
-            match joined {
-                Ok((encoder, out, r)) => {
-                    f.size = (encoder.bytes_written() + encoder.in_progress_size()) as u64;
-                    f.mem.set(encoder.memory_size());
-                    f.encoder = Some(encoder);
-                    if let Err(e) = r {
-                        first_err.get_or_insert((Some(name), Error::parquet(shown, e)));
-                    }
-                    outputs.push((ti, dir, out));
-                }
+            match f.take_back(joined) {
+                Ok(out) => outputs.push((ti, dir, out)),
                 Err(e) => {
-                    if e.is_panic() {
-                        std::panic::resume_unwind(e.into_panic());
-                    }
-                    let e = ParquetError::General(format!("encoding job cancelled: {e}"));
+                    let shown = self.inner.backend.display(&f.tmp_rel);
                     first_err.get_or_insert((Some(name), Error::parquet(shown, e)));
                 }
             }

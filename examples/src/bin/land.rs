@@ -72,7 +72,8 @@ struct Args {
     warehouse: String,
     /// Memory budget in bytes for the Parquet row groups buffered by all open files (every
     /// partition's range, every table); when exceeded, the largest row groups of the range
-    /// being written are flushed early. Default 64 MiB with --follow, 128 MiB otherwise.
+    /// being written are flushed early. Default 64 MiB with --follow, otherwise the sink's
+    /// default (128 MiB).
     #[arg(long, value_name = "BYTES")]
     buffer_memory: Option<usize>,
     /// Messages per chunk handed from the flattening thread to the Parquet writer.
@@ -112,7 +113,7 @@ fn main() -> Result<()> {
             .with_max_buffered_bytes(args.buffer_memory.unwrap_or(if args.follow {
                 64 << 20
             } else {
-                128 << 20
+                hdfs_sink::ParquetOptions::default().max_buffered_bytes
             }))
             .build()?;
         let warehouse = Warehouse::open(&args.warehouse, config)
