@@ -4,8 +4,9 @@
 //! Two sides, one FIFO channel between them:
 //! - the **consumer thread** owns the [`StreamingConsumer`]: it polls, flattens each partition
 //!   batch into a [`Chunk`], applies the seeks the sink asks for, commits group offsets (for lag
-//!   monitoring only) and, when the channel is full, pauses its partitions and keeps polling
-//!   (backpressure without leaving the group);
+//!   monitoring only) and, when the channel is full, waits for room; if the writer is stalled
+//!   for longer than a second, it pauses its partitions and keeps polling (backpressure
+//!   without leaving the group);
 //! - the **sink task** (async) owns the [`Sink`]: it writes chunks, rotates ranges by rows,
 //!   bytes or wall-clock age (a timer, so idle partitions rotate too) and handles rebalances.
 //!
@@ -40,12 +41,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// How long the consumer thread waits for the writer to take a chunk before it pauses its
+/// partitions (and keeps polling, to stay in the group) until the writer catches up.
+const WRITER_STALL: Duration = Duration::from_secs(1);
+
 /// Settings of [`land_topic_follow`].
 #[derive(Debug, Clone)]
 pub struct FollowOptions {
     /// The consumer group and its batching (a partition batch becomes one chunk). Defaults
-    /// of [`StreamingOptions`] except batches of at most 2 MiB and a prefetch of 8 MiB per
-    /// partition: with 3 chunks in flight that bounds what is held before the writer.
+    /// of [`StreamingOptions`] except batches of at most 2 MiB, fetches of 1 MiB per
+    /// partition and a prefetch queue of 4 MiB: with 3 chunks in flight that bounds what is
+    /// held before the writer.
     pub streaming: StreamingOptions,
     /// Flattener settings.
     pub flatten: FlattenConfig,
@@ -67,9 +73,12 @@ impl FollowOptions {
     pub fn new(group: impl Into<String>) -> Self {
         Self {
             streaming: StreamingOptions {
-                // Small chunks and a small prefetch bound the memory of a long-running member.
+                // Small chunks, fetches and prefetch bound the memory of a long-running
+                // member (the prefetch queue stays full while the writer is the bottleneck,
+                // and a fetch response may overshoot it by a partition fetch per partition).
                 max_batch_bytes: 2 << 20,
-                max_prefetch_bytes: 8 << 20,
+                max_prefetch_bytes: 4 << 20,
+                fetch_partition_bytes: 1 << 20,
                 ..StreamingOptions::new(group)
             },
             flatten: FlattenConfig::default(),
@@ -204,9 +213,10 @@ pub async fn land_topic_follow(
         let topic = topic.to_owned();
         let opts = opts.clone();
         let shared = shared.clone();
+        let runtime = tokio::runtime::Handle::current();
         std::thread::Builder::new()
             .name("consumer".into())
-            .spawn(move || consumer_loop(&kafka, &topic, &opts, tx, &shared))
+            .spawn(move || consumer_loop(&kafka, &topic, &opts, tx, &shared, &runtime))
             .context("starting the consumer thread")?
     };
     let sink_result = sink_loop(warehouse, rx, &shared, opts, shutdown).await;
@@ -485,6 +495,7 @@ fn consumer_loop(
     opts: &FollowOptions,
     tx: mpsc::Sender<ToSink>,
     shared: &Arc<Shared>,
+    runtime: &tokio::runtime::Handle,
 ) -> Result<()> {
     let handler = Handler {
         tx: tx.clone(),
@@ -523,13 +534,26 @@ fn consumer_loop(
                 }
             }
         }
-        // Hand pending chunks to the writer; pause while it is behind.
+        // Hand pending chunks to the writer. While it is merely busy, wait for room without
+        // polling: librdkafka keeps prefetching up to its queue bound and then stops fetching
+        // by itself. Only a writer stalled for WRITER_STALL (e.g. HDFS recovering) makes us
+        // pause the partitions and keep polling: a pause discards librdkafka's prefetched
+        // messages (they are fetched again on resume), so pausing whenever the channel is
+        // momentarily full made the consumer re-fetch constantly.
         while let Some(m) = pending.pop_front() {
             match tx.try_send(m) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(m)) => {
-                    pending.push_front(m);
-                    break;
+                    match runtime
+                        .block_on(async { tokio::time::timeout(WRITER_STALL, tx.reserve()).await })
+                    {
+                        Ok(Ok(permit)) => permit.send(m),
+                        Ok(Err(_)) => return Err(anyhow!("the writer stopped")),
+                        Err(_) => {
+                            pending.push_front(m);
+                            break;
+                        }
+                    }
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => {
                     return Err(anyhow!("the writer stopped"));

@@ -454,6 +454,22 @@ impl FileLandOptions {
     }
 }
 
+/// The writing side of `land_file` and `land_topic_bounded`: writes the chunks the reading
+/// thread sends until it is done. An error from that thread abandons the open ranges (nothing
+/// partial is committed) and is returned.
+async fn write_chunks(mut sink: Sink, rx: &mut mpsc::Receiver<Result<Chunk>>) -> Result<Sink> {
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Ok(chunk) => sink.write(chunk).await?,
+            Err(e) => {
+                sink.abort().await.ok();
+                return Err(e);
+            }
+        }
+    }
+    Ok(sink)
+}
+
 /// Lands an event file (JSON array or NDJSON, detected from its first byte) into the
 /// warehouse: topic = the file's name ([`topic_for_file`]), partition 0, offset = the event's
 /// index. Resumes after the last committed offset, so running it twice lands nothing twice.
@@ -530,17 +546,7 @@ pub async fn land_file(
             send(chunk.map_err(Into::into));
         }
     });
-    let mut sink = Sink::with_tables(warehouse, &tables);
-    while let Some(chunk) = rx.recv().await {
-        match chunk {
-            Ok(chunk) => sink.write(chunk).await?,
-            Err(e) => {
-                // Keep what is complete: abandon the open range (nothing partial is committed).
-                sink.abort().await.ok();
-                return Err(e);
-            }
-        }
-    }
+    let sink = write_chunks(Sink::with_tables(warehouse, &tables), &mut rx).await?;
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the flattening thread panicked"))?;
@@ -589,44 +595,64 @@ pub async fn land_topic_bounded(
             .await
             .context("recording an accepted retention gap")?;
     }
-    let mut sink = Sink::with_tables(warehouse, &opts.tables);
-    let mut flattener = Flattener::new(opts.flatten_config());
-    loop {
-        let batch = tokio::task::block_in_place(|| consumer.next_batch())
-            .with_context(|| format!("reading topic {topic}"))?;
-        let Some(batch) = batch else { break };
-        let mut first = None;
-        let mut last = 0;
-        for m in batch.iter() {
-            flattener.push(&kafka_message(&m))?;
-            first.get_or_insert(m.offset);
-            last = m.offset;
-            if flattener.len() >= opts.chunk_messages {
-                let tables = flattener.flush()?;
-                let first_offset = first.take().unwrap_or(m.offset);
-                sink.write(Chunk {
-                    topic: topic.to_owned(),
-                    partition: m.partition,
-                    first_offset,
+    // Read and flatten on a thread of its own while this task encodes and writes the
+    // previous chunks: the two overlap (one core each), as in `land_file`.
+    let (tx, mut rx) = mpsc::channel::<Result<Chunk>>(2);
+    let flatten_config = opts.flatten_config();
+    let chunk_messages = opts.chunk_messages;
+    let reader_topic = topic.to_owned();
+    let reader = std::thread::spawn(move || -> kafka_io::BoundedReport {
+        let send = |c: Result<Chunk>| tx.blocking_send(c).is_ok();
+        let mut flattener = Flattener::new(flatten_config);
+        loop {
+            let batch = match consumer.next_batch() {
+                Ok(Some(batch)) => batch,
+                Ok(None) => break,
+                Err(e) => {
+                    send(Err(
+                        anyhow::Error::new(e).context(format!("reading topic {reader_topic}"))
+                    ));
+                    break;
+                }
+            };
+            let mut first = None;
+            let mut last = 0;
+            let chunk_of = |flattener: &mut Flattener, first: i64, last: i64| {
+                flattener.flush().map_err(Into::into).map(|tables| Chunk {
+                    topic: reader_topic.clone(),
+                    partition: batch.partition(),
+                    first_offset: first,
                     last_offset: last,
                     tables,
                 })
-                .await?;
+            };
+            for m in batch.iter() {
+                if let Err(e) = flattener.push(&kafka_message(&m)) {
+                    send(Err(e.into()));
+                    return consumer.report();
+                }
+                let first_offset = *first.get_or_insert(m.offset);
+                last = m.offset;
+                if flattener.len() >= chunk_messages {
+                    first = None;
+                    if !send(chunk_of(&mut flattener, first_offset, last)) {
+                        return consumer.report();
+                    }
+                }
             }
+            if let Some(first_offset) = first
+                && !send(chunk_of(&mut flattener, first_offset, last))
+            {
+                return consumer.report();
+            }
+            consumer.recycle(batch);
         }
-        if let Some(first_offset) = first {
-            let tables = flattener.flush()?;
-            sink.write(Chunk {
-                topic: topic.to_owned(),
-                partition: batch.partition(),
-                first_offset,
-                last_offset: last,
-                tables,
-            })
-            .await?;
-        }
-    }
-    let report = consumer.report();
+        consumer.report()
+    });
+    let sink = write_chunks(Sink::with_tables(warehouse, &opts.tables), &mut rx).await?;
+    let report = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reading and flattening thread panicked"))?;
     tracing::info!(
         messages = report.messages,
         partitions = report.partitions.len(),

@@ -45,7 +45,16 @@ fn follow_streams_rotates_on_time_and_exits_cleanly_on_sigterm() {
         producer.send(&topic, Some(keen_id(e).as_bytes()), Some(e.as_bytes()));
     }
     producer.flush();
-    let mut follower = Follower::spawn(dir.path(), "f", &topic, &url, &group, &[]);
+    // Chunks of 20 messages: the writer falls behind the consumer, whose hand-over then
+    // waits for room in the channel (backpressure path) many times.
+    let mut follower = Follower::spawn(
+        dir.path(),
+        "f",
+        &topic,
+        &url,
+        &group,
+        &["--chunk-messages", "20"],
+    );
     std::thread::sleep(Duration::from_secs(2));
     follower.assert_running();
     for e in &events[1500..] {

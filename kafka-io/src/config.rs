@@ -39,6 +39,8 @@ const OWNED_KEYS: &[&str] = &[
     "session.timeout.ms",
     "max.poll.interval.ms",
     "max.partition.fetch.bytes",
+    "queued.max.messages.kbytes",
+    "fetch.queue.backoff.ms",
     "partition.assignment.strategy",
     "socket.connection.setup.timeout.ms",
     "allow.auto.create.topics",
@@ -471,6 +473,12 @@ pub struct StreamingOptions {
     /// (memory held before [`crate::StreamingConsumer::poll_batches`] hands them out).
     /// Default 16 MiB (librdkafka's own default is 64 MiB).
     pub max_prefetch_bytes: usize,
+    /// How long the client waits before fetching again for a partition whose prefetch queue
+    /// was full (`fetch.queue.backoff.ms`). Default 10 ms. librdkafka's own default, 1 s,
+    /// stalls a consumer whose prefetch bound is small next to its throughput: the queue
+    /// drains in milliseconds and then sits empty for the rest of the second (measured:
+    /// `land --follow` on the test cluster ran at ~20% CPU, 5–7k events/s).
+    pub fetch_queue_backoff: Duration,
     /// Assignment protocol. Default [`AssignmentStrategy::Eager`].
     pub assignment_strategy: AssignmentStrategy,
     /// Transaction isolation. Default [`Isolation::ReadCommitted`].
@@ -490,6 +498,7 @@ impl StreamingOptions {
             max_batch_wait: Duration::from_millis(500),
             fetch_partition_bytes: 4 << 20,
             max_prefetch_bytes: 16 << 20,
+            fetch_queue_backoff: Duration::from_millis(10),
             assignment_strategy: AssignmentStrategy::Eager,
             isolation: Isolation::ReadCommitted,
         }
@@ -526,6 +535,12 @@ impl StreamingOptions {
             return Err(Error::config(
                 "max_prefetch_bytes",
                 "must be in 1 KiB..=2 GiB",
+            ));
+        }
+        if self.fetch_queue_backoff > Duration::from_secs(300) {
+            return Err(Error::config(
+                "fetch_queue_backoff",
+                "must be at most 300 s",
             ));
         }
         Ok(())
@@ -567,6 +582,11 @@ impl StreamingOptionsBuilder {
     /// Sets [`StreamingOptions::max_prefetch_bytes`].
     pub fn with_max_prefetch_bytes(mut self, bytes: usize) -> Self {
         self.options.max_prefetch_bytes = bytes;
+        self
+    }
+    /// Sets [`StreamingOptions::fetch_queue_backoff`].
+    pub fn with_fetch_queue_backoff(mut self, backoff: Duration) -> Self {
+        self.options.fetch_queue_backoff = backoff;
         self
     }
     /// Sets [`StreamingOptions::max_poll_interval`].
@@ -758,6 +778,7 @@ pub(crate) fn streaming_consumer_client_config(
             "queued.max.messages.kbytes",
             (s.max_prefetch_bytes / 1024).max(1).to_string(),
         )
+        .set("fetch.queue.backoff.ms", millis(s.fetch_queue_backoff))
         .set(
             "partition.assignment.strategy",
             match s.assignment_strategy {
@@ -816,5 +837,23 @@ mod tests {
             streaming_consumer_client_config(&KafkaConfig::new("b:1"), &StreamingOptions::new("g"));
         assert_eq!(s.get("enable.auto.commit"), Some("false"));
         assert_eq!(s.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(s.get("queued.max.messages.kbytes"), Some("16384"));
+        assert_eq!(s.get("fetch.queue.backoff.ms"), Some("10"));
+        assert!(
+            StreamingOptions::builder("g")
+                .with_fetch_queue_backoff(Duration::from_secs(301))
+                .build()
+                .is_err()
+        );
+        // The prefetch settings are typed: the passthrough map may not override them.
+        for key in ["queued.max.messages.kbytes", "fetch.queue.backoff.ms"] {
+            assert!(
+                KafkaConfig::builder("b:1")
+                    .with_property(key, "1")
+                    .build()
+                    .is_err(),
+                "{key}"
+            );
+        }
     }
 }

@@ -488,9 +488,6 @@ def test_query_program_reads_only_committed_ranges(query_bin, bins, events_file,
 
 
 def test_parquet_written_by_query_out_is_readable_by_spark(query_bin, spark, local_wh, tmp_path, reference):
-    help_text = subprocess.run([query_bin, "--help"], capture_output=True, text=True).stdout
-    if "--out" not in help_text:
-        pytest.skip("`query --help` has no --out flag yet")
     out = tmp_path / "by_exam.parquet"
     sql = "SELECT exam_name, count(*) AS n FROM assessments GROUP BY exam_name ORDER BY n DESC, exam_name"
     done = subprocess.run(
