@@ -10,11 +10,14 @@
 # (2-space indentation, so compaction is exercised). Every value published by `publish` is
 # byte for byte `jq -c '.[]'` of the input (checked on the NDJSON file by kafka-io's tests).
 #
-# Each run, on fresh 4-partition topics, lz4 everywhere:
+# Each run, on fresh 4-partition topics, lz4 everywhere (the publishers in rotated order):
 #   publish  --input events.json            (validate whole file, then send; key, idempotent)
 #   publish  --input events.pretty.json     (same, pretty-printed input)
 #   publish  --input events.ndjson          (same, NDJSON input)
+#   publish  --single-pass --input events.ndjson  (send while reading: no validation pass)
 #   kcat -P -z lz4 -l events.ndjson         (no validation, no key, not idempotent)
+#   kcat -P -K $'\t' -z lz4 -l events.keyed  (the same messages with the same keys as
+#                                            `publish`: "user_exam_id<TAB>event" lines)
 #   jq -c '.[]' events.json | kcat -P -z lz4   (the recipe being replaced; first run only)
 #   consume  --from-beginning --exit-at-end > /dev/null   (bounded read, values + "\n")
 #   kcat -C -o beginning -e -q > /dev/null                (values + "\n")
@@ -50,6 +53,16 @@ if [ ! -s "$PRETTY" ]; then
   { echo '['; jq . "$NDJSON" | sed 's/^}$/},/;$ s/^},$/}/'; echo ']'; } > "$PRETTY.tmp"
   mv "$PRETTY.tmp" "$PRETTY"
 fi
+KEYED="$WORK/events-$N.keyed"
+if [ ! -s "$KEYED" ]; then
+  python3 -c '
+import json, sys
+for line in sys.stdin.buffer:
+    line = line.rstrip(b"\n")
+    sys.stdout.buffer.write(json.loads(line)["user_exam_id"].encode() + b"\t" + line + b"\n")
+' < "$NDJSON" > "$KEYED.tmp"
+  mv "$KEYED.tmp" "$KEYED"
+fi
 VALUE_BYTES=$(( $(stat -c %s "$NDJSON") - N ))
 echo "input: $N events, $VALUE_BYTES bytes of values; array $(stat -c %s "$ARRAY") B, pretty $(stat -c %s "$PRETTY") B"
 echo "machine: $(nproc) cores, $(uname -m), $(kcat -V 2>&1 | grep -o 'librdkafka version [^ ]*' || true); load: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -74,20 +87,29 @@ trap cleanup EXIT
 
 for run in $(seq 1 "$RUNS"); do
   tag="bench-kvk-$$-$run"
-  for t in arr pretty nd kcat recipe; do
+  for t in arr pretty nd sp kcat kcatk recipe; do
     TOPICS+=("$tag-$t")
     "$BIN/topic" --brokers "$BROKERS" create --topic "$tag-$t" --partitions 4 >/dev/null 2>&1
   done
   echo "run $run: load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-  s=$(now); "$BIN/publish" --brokers "$BROKERS" --topic "$tag-arr" --input "$ARRAY" --quiet 2>"$WORK/publish.err"; e=$(now)
-  record "publish array" "$(secs "$s" "$e")"
-  s=$(now); "$BIN/publish" --brokers "$BROKERS" --topic "$tag-pretty" --input "$PRETTY" --quiet 2>>"$WORK/publish.err"; e=$(now)
-  record "publish pretty array" "$(secs "$s" "$e")"
-  s=$(now); "$BIN/publish" --brokers "$BROKERS" --topic "$tag-nd" --input "$NDJSON" --quiet 2>>"$WORK/publish.err"; e=$(now)
-  record "publish ndjson" "$(secs "$s" "$e")"
-  s=$(now); kcat -P -b "$BROKERS" -t "$tag-kcat" -z lz4 -l "$NDJSON"; e=$(now)
-  record "kcat -P ndjson" "$(secs "$s" "$e")"
+  # The five publishers, in an order rotated every run (none always runs right after the
+  # previous run's topics were deleted), one second apart (the broker settles).
+  publishers=(arr pretty nd sp kcat kcatk)
+  for i in 0 1 2 3 4 5; do
+    p=${publishers[$(( (i + run - 1) % 6 ))]}
+    sleep 1
+    case $p in
+      arr) what="publish array"; cmd=("$BIN/publish" --brokers "$BROKERS" --topic "$tag-arr" --input "$ARRAY" --quiet) ;;
+      pretty) what="publish pretty array"; cmd=("$BIN/publish" --brokers "$BROKERS" --topic "$tag-pretty" --input "$PRETTY" --quiet) ;;
+      nd) what="publish ndjson"; cmd=("$BIN/publish" --brokers "$BROKERS" --topic "$tag-nd" --input "$NDJSON" --quiet) ;;
+      sp) what="publish 1-pass ndjson"; cmd=("$BIN/publish" --brokers "$BROKERS" --topic "$tag-sp" --input "$NDJSON" --single-pass --quiet) ;;
+      kcat) what="kcat -P ndjson"; cmd=(kcat -P -b "$BROKERS" -t "$tag-kcat" -z lz4 -l "$NDJSON") ;;
+      kcatk) what="kcat -P -K keyed"; cmd=(kcat -P -b "$BROKERS" -t "$tag-kcatk" -K $'\t' -z lz4 -l "$KEYED") ;;
+    esac
+    s=$(now); "${cmd[@]}" 2>>"$WORK/publish.err"; e=$(now)
+    record "$what" "$(secs "$s" "$e")"
+  done
   if [ "$run" -eq 1 ]; then
     s=$(now); jq -c '.[]' "$ARRAY" | kcat -P -b "$BROKERS" -t "$tag-recipe" -z lz4; e=$(now)
     record "jq | kcat -P array" "$(secs "$s" "$e")"
@@ -100,7 +122,7 @@ for run in $(seq 1 "$RUNS"); do
   if [ "$run" -eq 1 ]; then
     # Correctness of what was timed: every topic holds N messages, and both consumers print
     # the same multiset of values as jq -c '.[]' of the input.
-    for t in arr pretty nd kcat recipe; do expect_count "$tag-$t" "$N"; done
+    for t in arr pretty nd sp kcat kcatk recipe; do expect_count "$tag-$t" "$N"; done
     a=$("$BIN/consume" --brokers "$BROKERS" --topic "$tag-pretty" --from-beginning --exit-at-end --quiet 2>/dev/null | sort | md5sum)
     b=$(sort "$NDJSON" | md5sum)
     [ "$a" = "$b" ] || { echo "FAIL: consumed values differ from jq -c '.[]'" >&2; exit 1; }
@@ -111,16 +133,22 @@ done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 best() { tr ' ' '\n' | grep -v '^$' | sort -n | head -1; }
-printf '\n%-22s %8s %10s %8s   %s\n' "what" "best s" "msg/s" "MB/s" "runs (s)"
-for k in "publish array" "publish pretty array" "publish ndjson" "kcat -P ndjson" "jq | kcat -P array" "consume bounded" "kcat -C -e"; do
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+printf '\n%-22s %8s %8s %10s %8s   %s\n' "what" "best s" "median" "msg/s" "MB/s" "runs (s)"
+for k in "publish array" "publish pretty array" "publish ndjson" "publish 1-pass ndjson" "kcat -P ndjson" "kcat -P -K keyed" "jq | kcat -P array" "consume bounded" "kcat -C -e"; do
   [ -n "${T[$k]:-}" ] || continue
   b=$(echo "${T[$k]}" | best)
-  printf '%-22s %8s %10.0f %8.1f   %s\n' "$k" "$b" "$(awk -v n="$N" -v t="$b" 'BEGIN{print n/t}')" \
+  printf '%-22s %8s %8s %10.0f %8.1f   %s\n' "$k" "$b" "$(echo "${T[$k]}" | median)" "$(awk -v n="$N" -v t="$b" 'BEGIN{print n/t}')" \
     "$(awk -v v="$VALUE_BYTES" -v t="$b" 'BEGIN{print v/t/1e6}')" "${T[$k]}"
 done
 ratio() { awk -v a="$(echo "${T[$1]}" | best)" -v b="$(echo "${T[$2]}" | best)" 'BEGIN{printf "%.2f", b/a}'; }
+mratio() { awk -v a="$(echo "${T[$1]}" | median)" -v b="$(echo "${T[$2]}" | median)" 'BEGIN{printf "%.2f", b/a}'; }
 echo
 echo "speed vs kcat -P (best of runs): array $(ratio "publish array" "kcat -P ndjson")x," \
-  "pretty array $(ratio "publish pretty array" "kcat -P ndjson")x, ndjson $(ratio "publish ndjson" "kcat -P ndjson")x"
+  "pretty array $(ratio "publish pretty array" "kcat -P ndjson")x, ndjson $(ratio "publish ndjson" "kcat -P ndjson")x, single-pass ndjson $(ratio "publish 1-pass ndjson" "kcat -P ndjson")x"
+echo "speed vs kcat -P (median of runs): array $(mratio "publish array" "kcat -P ndjson")x," \
+  "ndjson $(mratio "publish ndjson" "kcat -P ndjson")x, single-pass ndjson $(mratio "publish 1-pass ndjson" "kcat -P ndjson")x"
+echo "speed vs kcat -P -K (keyed, median): array $(mratio "publish array" "kcat -P -K keyed")x," \
+  "ndjson $(mratio "publish ndjson" "kcat -P -K keyed")x, single-pass ndjson $(mratio "publish 1-pass ndjson" "kcat -P -K keyed")x"
 echo "speed vs jq | kcat -P: array $(ratio "publish array" "jq | kcat -P array")x"
-echo "speed vs kcat -C -e: consume $(ratio "consume bounded" "kcat -C -e")x"
+echo "speed vs kcat -C -e: consume $(ratio "consume bounded" "kcat -C -e")x (best), $(mratio "consume bounded" "kcat -C -e")x (median)"

@@ -3,9 +3,11 @@
 //! All calls block the current thread for at most [`KafkaConfig::request_timeout`]
 //! (plus the broker's operation time for create/delete).
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -60,8 +62,13 @@ pub enum CreateOutcome {
 }
 
 /// Topic administration client.
+///
+/// Describing uses a plain client; the admin client proper is created on the first
+/// create/delete. (rust-rdkafka's `AdminClient` runs a thread that polls in 100 ms steps
+/// and is joined on drop: up to 100 ms added to every program that only describes.)
 pub struct Admin {
-    client: AdminClient<LogContext>,
+    meta: BaseConsumer<LogContext>,
+    admin: OnceLock<AdminClient<LogContext>>,
     config: KafkaConfig,
 }
 
@@ -77,13 +84,25 @@ impl Admin {
     /// Creates an admin client (does not contact the cluster yet).
     pub fn new(config: &KafkaConfig) -> Result<Self> {
         config.validate()?;
-        let client = admin_client_config(config)
+        let meta = admin_client_config(config)
             .create_with_context(LogContext)
             .map_err(|e| Error::config("client", BrokerError::from(e).to_string()))?;
         Ok(Admin {
-            client,
+            meta,
+            admin: OnceLock::new(),
             config: config.clone(),
         })
+    }
+
+    /// The admin client proper, created on first use.
+    fn admin(&self) -> Result<&AdminClient<LogContext>> {
+        if let Some(a) = self.admin.get() {
+            return Ok(a);
+        }
+        let a = admin_client_config(&self.config)
+            .create_with_context(LogContext)
+            .map_err(|e| Error::config("client", BrokerError::from(e).to_string()))?;
+        Ok(self.admin.get_or_init(|| a))
     }
 
     fn options(&self) -> AdminOptions {
@@ -105,7 +124,7 @@ impl Admin {
             new = new.set(k, v);
         }
         let results =
-            block_on(self.client.create_topics([&new], &self.options())).map_err(|e| {
+            block_on(self.admin()?.create_topics([&new], &self.options())).map_err(|e| {
                 Error::Admin {
                     operation: "create topic",
                     topic: spec.name.clone(),
@@ -154,7 +173,7 @@ impl Admin {
     /// Describes a topic: partitions, leaders, replicas and low/high watermarks.
     pub fn describe(&self, topic: &str) -> Result<TopicDescription> {
         let timeout = self.config.request_timeout;
-        let inner = self.client.inner();
+        let inner = self.meta.client();
         let parts = topic_partitions(inner, &self.config.brokers, topic, timeout)?;
         let mut partitions = Vec::with_capacity(parts.len());
         for p in parts {
@@ -177,7 +196,7 @@ impl Admin {
     /// Deletes a topic. Deleting a missing topic is [`Error::TopicNotFound`].
     pub fn delete_topic(&self, topic: &str) -> Result<()> {
         let results =
-            block_on(self.client.delete_topics(&[topic], &self.options())).map_err(|e| {
+            block_on(self.admin()?.delete_topics(&[topic], &self.options())).map_err(|e| {
                 Error::Admin {
                     operation: "delete topic",
                     topic: topic.to_owned(),
@@ -210,7 +229,7 @@ impl Admin {
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition_offset(topic, partition, Offset::Offset(before_offset))
             .map_err(|e| Error::client("delete records", e))?;
-        let res = block_on(self.client.delete_records(&tpl, &self.options())).map_err(|e| {
+        let res = block_on(self.admin()?.delete_records(&tpl, &self.options())).map_err(|e| {
             Error::Admin {
                 operation: "delete records",
                 topic: topic.to_owned(),

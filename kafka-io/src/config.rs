@@ -208,7 +208,8 @@ pub struct PublishOptions {
     pub batch_bytes: usize,
     /// Maximum messages queued in the client awaiting delivery. Default 100,000.
     pub queue_max_messages: usize,
-    /// Maximum bytes queued in the client awaiting delivery. Default 256 MiB.
+    /// Maximum bytes queued in the client awaiting delivery. Default 32 MiB: a larger queue
+    /// only costs memory (every byte on a fresh page) once the broker keeps up.
     pub queue_max_bytes: usize,
     /// Maximum size of one message (librdkafka `message.max.bytes`), in bytes. Default 1,000,000
     /// (the broker's default `max.message.bytes` is 1 MiB).
@@ -229,7 +230,7 @@ impl Default for PublishOptions {
             linger: Duration::from_millis(5),
             batch_bytes: 1 << 20,
             queue_max_messages: 100_000,
-            queue_max_bytes: 256 << 20,
+            queue_max_bytes: 32 << 20,
             max_message_bytes: 1_000_000,
             message_timeout: Duration::from_secs(60),
         }
@@ -359,6 +360,10 @@ pub struct BoundedOptions {
     pub fetch_partition_bytes: usize,
     /// Transaction isolation. Default [`Isolation::ReadCommitted`].
     pub isolation: Isolation,
+    /// How long the client waits before fetching again after its prefetch queue
+    /// was full (`fetch.queue.backoff.ms`). Default 10 ms. librdkafka's own default, 1 s,
+    /// adds a second to a read whenever the caller is briefly slower than the fetcher.
+    pub fetch_queue_backoff: Duration,
 }
 
 impl Default for BoundedOptions {
@@ -370,6 +375,7 @@ impl Default for BoundedOptions {
             stall_timeout: Duration::from_secs(60),
             fetch_partition_bytes: 4 << 20,
             isolation: Isolation::ReadCommitted,
+            fetch_queue_backoff: Duration::from_millis(10),
         }
     }
 }
@@ -390,6 +396,12 @@ impl BoundedOptions {
             return Err(Error::config(
                 "fetch_partition_bytes",
                 "must be in 1024..=2^31-1",
+            ));
+        }
+        if self.fetch_queue_backoff > Duration::from_secs(300) {
+            return Err(Error::config(
+                "fetch_queue_backoff",
+                "must be at most 300 s",
             ));
         }
         Ok(())
@@ -426,6 +438,11 @@ impl BoundedOptionsBuilder {
     /// Sets [`BoundedOptions::isolation`].
     pub fn with_isolation(mut self, isolation: Isolation) -> Self {
         self.options.isolation = isolation;
+        self
+    }
+    /// Sets [`BoundedOptions::fetch_queue_backoff`].
+    pub fn with_fetch_queue_backoff(mut self, backoff: Duration) -> Self {
+        self.options.fetch_queue_backoff = backoff;
         self
     }
     /// Validates and returns the options.
@@ -749,7 +766,8 @@ pub(crate) fn bounded_consumer_client_config(k: &KafkaConfig, b: &BoundedOptions
         .set(
             "max.partition.fetch.bytes",
             b.fetch_partition_bytes.to_string(),
-        );
+        )
+        .set("fetch.queue.backoff.ms", millis(b.fetch_queue_backoff));
     c
 }
 
@@ -839,6 +857,24 @@ mod tests {
         assert_eq!(s.get("enable.auto.offset.store"), Some("false"));
         assert_eq!(s.get("queued.max.messages.kbytes"), Some("16384"));
         assert_eq!(s.get("fetch.queue.backoff.ms"), Some("10"));
+        let b =
+            bounded_consumer_client_config(&KafkaConfig::new("b:1"), &BoundedOptions::default());
+        assert_eq!(b.get("fetch.queue.backoff.ms"), Some("10"));
+        let b = BoundedOptions::builder()
+            .with_fetch_queue_backoff(Duration::from_millis(250))
+            .build()
+            .expect("valid");
+        let b = bounded_consumer_client_config(&KafkaConfig::new("b:1"), &b);
+        assert_eq!(b.get("fetch.queue.backoff.ms"), Some("250"));
+        assert!(
+            BoundedOptions::builder()
+                .with_fetch_queue_backoff(Duration::from_secs(301))
+                .build()
+                .is_err()
+        );
+        let p = producer_client_config(&KafkaConfig::new("b:1"), &PublishOptions::default());
+        assert_eq!(p.get("queue.buffering.max.kbytes"), Some("32768"));
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
         assert!(
             StreamingOptions::builder("g")
                 .with_fetch_queue_backoff(Duration::from_secs(301))

@@ -81,5 +81,7 @@ pub use error::{BrokerError, Error, Result};
 pub use message::{Batch, MessageRef, TopicPartition};
 pub use mock::MockCluster;
 pub use offsets::{Gap, PartitionRange, StartPosition};
-pub use producer::{MalformedElement, PublishPhase, PublishProgress, PublishReport, Publisher};
+pub use producer::{
+    MalformedElement, PublishPhase, PublishProgress, PublishReport, Publisher, ValidatedFile,
+};
 pub use streaming::{RebalanceEvent, RebalanceHandler, StartAll, StartOffset, StreamingConsumer};

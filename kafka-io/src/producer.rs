@@ -17,7 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::client::{forward_error, forward_log};
 use crate::config::{KafkaConfig, PublishOptions, producer_client_config};
 use crate::error::{BrokerError, Error, Result};
-use crate::json::{ElementIndex, InputFormat, JsonElements};
+use crate::json::{ElementIndex, InputFormat, JsonElements, ValidationOptions, validate_file};
 
 /// How many malformed elements a report lists (all are counted).
 pub const MAX_LISTED_MALFORMED: usize = 100;
@@ -161,6 +161,41 @@ impl std::fmt::Debug for Publisher {
     }
 }
 
+/// A file checked by [`Publisher::validate_file`]: its format, how many elements it has
+/// and where they are, for [`Publisher::publish_validated`].
+#[derive(Debug)]
+pub struct ValidatedFile {
+    path: std::path::PathBuf,
+    format: InputFormat,
+    stamp: (u64, Option<std::time::SystemTime>),
+    index: Option<ElementIndex>,
+    elements: u64,
+    malformed: u64,
+    started: Instant,
+}
+
+impl ValidatedFile {
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its format (detected from the first non-blank byte).
+    pub fn format(&self) -> InputFormat {
+        self.format
+    }
+
+    /// Elements in the file, malformed ones included.
+    pub fn elements(&self) -> u64 {
+        self.elements
+    }
+
+    /// Malformed elements that will be skipped ([`PublishOptions::skip_malformed`]).
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+}
+
 struct Sent {
     sent: u64,
     null_keys: u64,
@@ -198,7 +233,9 @@ impl Publisher {
     /// Publishes a file, calling `progress` as it goes.
     ///
     /// The value of each message is the element compacted as `jq -c` prints it (see
-    /// [`crate::json`]); the key is [`PublishOptions::key_field`].
+    /// [`crate::json`]); the key is [`PublishOptions::key_field`]. With
+    /// [`PublishOptions::validate_first`] (the default) this is
+    /// [`Publisher::validate_file`] then [`Publisher::publish_validated`].
     ///
     /// # Errors
     /// - [`Error::Malformed`] (element index, byte offset): with
@@ -211,94 +248,132 @@ impl Publisher {
         path: &Path,
         mut progress: impl FnMut(&PublishProgress),
     ) -> Result<PublishReport> {
+        if self.options.validate_first {
+            let validated = self.validate_file(path, &mut progress)?;
+            return self.publish_validated(validated, progress);
+        }
+        let started = Instant::now();
+        let format = InputFormat::detect_file(path).map_err(|error| Error::Io {
+            path: path.to_owned(),
+            error,
+        })?;
+        self.send_file(path, format, None, started, progress)
+    }
+
+    /// The validation pass alone: reads the whole file (on all cores), checks every
+    /// element and records where each one is, sending nothing. Needs no cluster, so it can
+    /// run while the topic is being created; [`Publisher::publish_validated`] then sends
+    /// the file without scanning it again.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for the first malformed element in file order (unless
+    /// [`PublishOptions::skip_malformed`] and it can be skipped), [`Error::Io`].
+    pub fn validate_file(
+        &self,
+        path: &Path,
+        mut progress: impl FnMut(&PublishProgress),
+    ) -> Result<ValidatedFile> {
         let started = Instant::now();
         let io_err = |error| Error::Io {
             path: path.to_owned(),
             error,
         };
-        let total = std::fs::metadata(path).map_err(io_err)?.len();
+        let stamp = file_stamp(path).map_err(io_err)?;
         let format = InputFormat::detect_file(path).map_err(io_err)?;
-        let open = || -> Result<JsonElements<File>> {
-            let f = File::open(path).map_err(io_err)?;
-            Ok(JsonElements::new(f, format)
-                .with_window(READ_BUFFER)
-                .with_key_field(self.options.key_field.as_deref()))
+        let options = ValidationOptions {
+            key_field: self.options.key_field.clone(),
+            skip_malformed: self.options.skip_malformed,
+            window: READ_BUFFER,
+            ..ValidationOptions::default()
         };
-        let mut index = None;
-        if self.options.validate_first {
-            let before = file_stamp(path).map_err(io_err)?;
-            index = self.validate(open()?.with_index_recording(), total, &mut progress)?;
-            // The send pass replays what validation learned (no second scan of compact
-            // elements): the file must be the one that was validated.
-            if file_stamp(path).map_err(io_err)? != before {
-                return Err(Error::Io {
-                    path: path.to_owned(),
-                    error: std::io::Error::other("the file changed while it was validated"),
-                });
-            }
+        let report = |elements, bytes_read| {
+            progress(&PublishProgress {
+                phase: PublishPhase::Validating,
+                elements,
+                bytes_read,
+                bytes_total: stamp.0,
+                delivered: 0,
+            });
+        };
+        let v = validate_file(path, format, &options, report)?;
+        tracing::debug!(
+            elements = v.elements,
+            malformed = v.malformed,
+            threads = v.segments,
+            indexed = v.index.as_ref().map_or(0, ElementIndex::known),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "input validated"
+        );
+        Ok(ValidatedFile {
+            path: path.to_owned(),
+            format,
+            stamp,
+            index: v.index,
+            elements: v.elements,
+            malformed: v.malformed,
+            started,
+        })
+    }
+
+    /// Sends a file checked by [`Publisher::validate_file`] (by this publisher or one with
+    /// the same key field), replaying its index. The report's elapsed time includes the
+    /// validation.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file changed since it was validated (length or modification
+    /// time) or cannot be read; otherwise as [`Publisher::publish_file_with`].
+    pub fn publish_validated(
+        &mut self,
+        file: ValidatedFile,
+        progress: impl FnMut(&PublishProgress),
+    ) -> Result<PublishReport> {
+        let path = file.path.as_path();
+        // The send pass replays what validation learned (no second scan of compact
+        // elements): the file must be the one that was validated.
+        let now = file_stamp(path).map_err(|error| Error::Io {
+            path: path.to_owned(),
+            error,
+        })?;
+        if now != file.stamp {
+            return Err(Error::Io {
+                path: path.to_owned(),
+                error: std::io::Error::other("the file changed since it was validated"),
+            });
         }
+        self.send_file(path, file.format, file.index, file.started, progress)
+    }
+
+    fn send_file(
+        &mut self,
+        path: &Path,
+        format: InputFormat,
+        index: Option<ElementIndex>,
+        started: Instant,
+        mut progress: impl FnMut(&PublishProgress),
+    ) -> Result<PublishReport> {
+        let io_err = |error| Error::Io {
+            path: path.to_owned(),
+            error,
+        };
+        let total = std::fs::metadata(path).map_err(io_err)?.len();
+        let f = File::open(path).map_err(io_err)?;
+        let elements = JsonElements::new(f, format)
+            .with_window(READ_BUFFER)
+            .with_key_field(self.options.key_field.as_deref());
+        let mut elements = match index {
+            Some(ix) => elements.with_index(ix),
+            None => elements,
+        };
         self.reset();
         let mut report = PublishReport {
             topic: self.topic.clone(),
             format: Some(format),
             ..PublishReport::default()
         };
-        let mut elements = match index {
-            Some(ix) => open()?.with_index(ix),
-            None => open()?,
-        };
         let sent = self.send_elements(&mut elements, total, &mut report, &mut progress);
         report.elements = elements.elements_seen();
         report.input_bytes = elements.position();
         self.finish(sent, report, started, total, &mut progress)
-    }
-
-    /// The validation pass; returns the index of the elements for the send pass.
-    fn validate(
-        &self,
-        mut elements: JsonElements<File>,
-        total: u64,
-        progress: &mut impl FnMut(&PublishProgress),
-    ) -> Result<Option<ElementIndex>> {
-        let skip = self.options.skip_malformed;
-        let mut n = 0u64;
-        loop {
-            let err = match elements.next_element() {
-                Ok(Some(_)) => None,
-                Ok(None) => break,
-                Err(e) => Some(e),
-            };
-            if let Some(e) = err {
-                if !(skip && elements.can_continue()) {
-                    return Err(e);
-                }
-                tracing::debug!(error = %e, "malformed element will be skipped");
-            }
-            n += 1;
-            if n.is_multiple_of(PROGRESS_EVERY) {
-                progress(&PublishProgress {
-                    phase: PublishPhase::Validating,
-                    elements: n,
-                    bytes_read: elements.position(),
-                    bytes_total: total,
-                    delivered: 0,
-                });
-            }
-        }
-        progress(&PublishProgress {
-            phase: PublishPhase::Validating,
-            elements: n,
-            bytes_read: elements.position(),
-            bytes_total: total,
-            delivered: 0,
-        });
-        let index = elements.take_index();
-        tracing::debug!(
-            elements = n,
-            indexed = index.as_ref().map_or(0, ElementIndex::known),
-            "input validated"
-        );
-        Ok(index)
     }
 
     fn send_elements(
@@ -433,10 +508,10 @@ impl Publisher {
         });
         // Even on error, wait for what was sent so the reports are accounted for.
         let timeout = self.options.message_timeout + Duration::from_secs(5);
-        let flushed = self.producer.flush(timeout);
+        let flushed = self.flush(timeout);
         let sent = sent?;
         self.check_failures()?;
-        if flushed.is_err() {
+        if !flushed {
             return Err(Error::FlushTimeout {
                 topic: self.topic.clone(),
                 outstanding: self.producer.in_flight_count().max(0) as u64,
@@ -476,6 +551,28 @@ impl Publisher {
             "published"
         );
         Ok(report)
+    }
+}
+
+impl Publisher {
+    /// Waits until every message sent has its delivery report served; `false` on timeout.
+    ///
+    /// Not `Producer::flush`: rust-rdkafka's waits up to 100 ms in `poll` between checks
+    /// and so adds up to 100 ms to every publish, even of one message; here the
+    /// reports are served as they come.
+    fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.producer.poll(Duration::ZERO);
+            if self.producer.in_flight_count() <= 0 {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            self.producer.poll(left.min(Duration::from_millis(1)));
+        }
     }
 }
 
@@ -520,7 +617,9 @@ fn send_one(
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                 record = r;
-                producer.poll(Duration::from_millis(5));
+                // `poll` always takes its whole timeout (rust-rdkafka serves events until
+                // the deadline): keep it short.
+                producer.poll(Duration::from_millis(1));
             }
             Err((e, _)) => {
                 return Err(Error::Delivery {

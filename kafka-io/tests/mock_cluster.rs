@@ -178,6 +178,47 @@ fn malformed_element_publishes_nothing() {
     assert_eq!(report.malformed[0].byte_offset, prefix.len() as u64 + 24);
 }
 
+/// Big enough (> 2 × 4 MiB) for the validation pass to run on several threads.
+#[test]
+fn malformed_element_late_in_a_large_file_publishes_nothing() {
+    let mock = MockCluster::start(1).unwrap();
+    mock.create_topic("big", 4).unwrap();
+    let config = mock.config();
+    let dir = tempfile::tempdir().unwrap();
+    let evs = events(4000, 1);
+    let bad_at = 3500;
+    let mut lines = evs.clone();
+    lines[bad_at] = lines[bad_at].replacen("\"user_exam_id\"", "\"user_exam_id\" x", 1);
+    let offset: usize = lines[..bad_at].iter().map(|l| l.len() + 1).sum();
+    for (name, text, at) in [
+        ("big.ndjson", lines.join("\n"), offset),
+        ("big.json", format!("[{}]", lines.join(",")), offset + 1),
+    ] {
+        assert!(text.len() > 8 << 20, "{}", text.len());
+        let path = dir.path().join(name);
+        std::fs::write(&path, &text).unwrap();
+        let mut publisher = Publisher::new(&config, "big", PublishOptions::default()).unwrap();
+        let err = publisher.publish_file(&path).unwrap_err();
+        match &err {
+            Error::Malformed {
+                element_index,
+                byte_offset,
+                ..
+            } => {
+                assert_eq!(*element_index, bad_at as u64, "{name}");
+                // the `x` after the member name
+                assert_eq!(
+                    *byte_offset,
+                    (at + lines[bad_at].find(" x").unwrap() + 1) as u64
+                );
+            }
+            e => panic!("{name}: unexpected {e}"),
+        }
+        let d = Admin::new(&config).unwrap().describe("big").unwrap();
+        assert_eq!(d.retained_messages(), 0, "{name}: nothing published");
+    }
+}
+
 #[test]
 fn ndjson_bad_lines_are_skipped_when_asked() {
     let mock = MockCluster::start(1).unwrap();

@@ -12,8 +12,8 @@ use kafka_io::{
 
 /// Publish an event file to Kafka: each element of a JSON array (or each NDJSON line) becomes
 /// one message whose value is the element as `jq -c` prints it and whose key is a field of it.
-/// The whole file is validated first: a malformed element stops the run (with its element
-/// index and byte offset) before anything is sent. Progress goes to stderr, a summary at the end.
+/// The whole file is validated first (on all cores, while the topic is created): a malformed
+/// element stops the run (with its element index and byte offset) before anything is sent. Progress goes to stderr, a summary at the end.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -34,6 +34,11 @@ struct Args {
     /// Top-level field whose value is the message key; "" sends every message without a key.
     #[arg(long, default_value = kafka_io::DEFAULT_KEY_FIELD)]
     key: String,
+    /// Send while reading, in one pass, instead of validating the whole file first: half
+    /// the reading and scanning, but a malformed element stops the run after the elements
+    /// before it were sent (what kcat does with a bad line, minus the bad line).
+    #[arg(long)]
+    single_pass: bool,
     /// Skip malformed elements (counted in the summary) instead of failing.
     #[arg(long)]
     skip_malformed: bool,
@@ -51,13 +56,6 @@ fn main() -> anyhow::Result<()> {
     let config = args.kafka.config()?;
     let spec = TopicSpec::new(&args.topic, args.partitions)
         .with_replication_factor(args.replication_factor);
-    let (outcome, desc) = Admin::new(&config)?.ensure_topic(&spec)?;
-    eprintln!(
-        "topic {} ({outcome:?}, {} partitions)",
-        args.topic,
-        desc.partitions.len()
-    );
-
     let compression = match args.compression.as_str() {
         "none" => Compression::None,
         "gzip" => Compression::Gzip,
@@ -69,17 +67,47 @@ fn main() -> anyhow::Result<()> {
         .with_key_field(Some(args.key.as_str()).filter(|k| !k.is_empty()))
         .with_skip_malformed(args.skip_malformed)
         .with_compression(compression)
+        .with_validate_first(!args.single_pass)
         .build()?;
+    // Creating the publisher does not contact the cluster; the file is validated (sending
+    // nothing) while another thread makes sure the topic exists.
     let mut publisher = Publisher::new(&config, &args.topic, options)?;
     let started = Instant::now();
     let quiet = args.quiet;
-    let report = publisher
-        .publish_file_with(&args.input, |p| {
-            if !quiet {
-                draw(p, started)
-            }
-        })
-        .with_context(|| format!("publishing {}", args.input.display()))?;
+    let draw = |p: &PublishProgress| {
+        if !quiet {
+            draw(p, started)
+        }
+    };
+    let report = if args.single_pass {
+        let (outcome, desc) = Admin::new(&config)?.ensure_topic(&spec)?;
+        eprintln!(
+            "topic {} ({outcome:?}, {} partitions)",
+            args.topic,
+            desc.partitions.len()
+        );
+        publisher.publish_file_with(&args.input, draw)
+    } else {
+        let (topic, validated) = std::thread::scope(|s| {
+            let topic = s.spawn(|| Admin::new(&config)?.ensure_topic(&spec));
+            let validated = publisher.validate_file(&args.input, draw);
+            (topic.join(), validated)
+        });
+        let (outcome, desc) = topic.map_err(|_| anyhow::anyhow!("the topic thread panicked"))??;
+        let validated =
+            validated.with_context(|| format!("validating {}", args.input.display()))?;
+        if !quiet {
+            eprintln!();
+        }
+        eprintln!(
+            "topic {} ({outcome:?}, {} partitions); {} elements validated",
+            args.topic,
+            desc.partitions.len(),
+            validated.elements()
+        );
+        publisher.publish_validated(validated, draw)
+    };
+    let report = report.with_context(|| format!("publishing {}", args.input.display()))?;
     if !quiet {
         eprintln!();
     }

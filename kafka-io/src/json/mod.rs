@@ -28,6 +28,9 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 
+mod parallel;
+pub use parallel::{Validated, ValidationOptions, validate_bytes, validate_file};
+
 /// Layout of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -151,6 +154,10 @@ pub struct JsonElements<R> {
     /// Index of the next element.
     index: u64,
     el: Elem,
+    /// Stop before an element that starts at or after this offset ([`parallel`]).
+    stop_at: Option<u64>,
+    /// Where the last call stopped because of `stop_at`.
+    stopped_at: Option<u64>,
 }
 
 /// The element being scanned (separate from the reader so both can be borrowed).
@@ -214,6 +221,18 @@ impl Elem {
 pub struct ElementIndex {
     /// Per element start: (input length, key start, key end); `SCAN` as the length: scan it.
     entries: Vec<(u32, u32, u32)>,
+}
+
+impl ElementIndex {
+    /// Appends the entries of the elements that follow (a later segment of the same
+    /// input). Returns `false`, appending nothing, if the index would outgrow its limit.
+    pub(crate) fn append(&mut self, next: ElementIndex) -> bool {
+        if self.entries.len() + next.entries.len() > MAX_INDEX_ENTRIES {
+            return false;
+        }
+        self.entries.extend(next.entries);
+        true
+    }
 }
 
 /// Index entry length for "scan this element".
@@ -338,6 +357,8 @@ impl<R: Read> JsonElements<R> {
             },
             pos: 0,
             index: 0,
+            stop_at: None,
+            stopped_at: None,
             el: Elem {
                 buf: Vec::with_capacity(16 * 1024),
                 stack: Vec::with_capacity(16),
@@ -448,10 +469,31 @@ impl<R: Read> JsonElements<R> {
         }
     }
 
+    /// Reads from `reader` as if it were positioned at absolute offset `pos` of an input,
+    /// just before an element (in a JSON array: after a comma): byte offsets in errors are
+    /// absolute, element indexes count from 0. For [`parallel`] segments.
+    pub(crate) fn resume_at(mut self, pos: u64) -> Self {
+        self.pos = pos;
+        self.phase = Phase::Before;
+        self
+    }
+
+    /// Makes [`JsonElements::next_element`] return `Ok(None)` instead of an element that
+    /// starts at or after `offset` (see [`JsonElements::stopped_at`]); `None` reads on.
+    pub(crate) fn set_stop_at(&mut self, offset: Option<u64>) {
+        self.stop_at = offset;
+    }
+
+    /// The start of the element the last call stopped before (see `set_stop_at`).
+    pub(crate) fn stopped_at(&self) -> Option<u64> {
+        self.stopped_at
+    }
+
     fn step(&mut self) -> Result<Step> {
         self.src.consume(self.pending);
         self.pending = 0;
         self.borrowed = None;
+        self.stopped_at = None;
         // Phase 1: skip separators until an element starts (or the input ends).
         loop {
             if matches!(self.phase, Phase::Done) {
@@ -550,6 +592,10 @@ impl<R: Read> JsonElements<R> {
             if start_element {
                 break;
             }
+        }
+        if self.stop_at.is_some_and(|at| self.pos >= at) {
+            self.stopped_at = Some(self.pos);
+            return Ok(Step::Eof);
         }
         // Phase 2a: an element known from an earlier pass, or the fast path for a valid
         // element (the common case).
