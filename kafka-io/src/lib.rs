@@ -3,7 +3,10 @@
 //! - [`Admin`]: create a topic if missing, describe partitions, leaders and watermarks.
 //! - [`Publisher`]: publish a JSON array file (streamed, never loaded whole) or NDJSON, one
 //!   message per event, keyed by a top-level field (default `user_exam_id`), idempotent,
-//!   compressed, every delivery report accounted for ([`PublishReport`]).
+//!   compressed, every delivery report accounted for ([`PublishReport`]). The whole file
+//!   is validated first, on all cores ([`json::validate_file`]), so a malformed element
+//!   publishes nothing; [`Publisher::validate_file`] and [`Publisher::publish_validated`]
+//!   run the two passes separately.
 //! - [`BoundedConsumer`]: snapshot the high watermarks, read from a [`StartPosition`] up to
 //!   them in per-partition [`Batch`]es, stop; retention gaps are errors unless accepted.
 //! - [`StreamingConsumer`]: a consumer-group member whose assignments go through the
