@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::config::FromClientConfigAndContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
@@ -61,6 +62,13 @@ pub enum CreateOutcome {
     AlreadyExists,
 }
 
+/// A client of kind `T` (admin client, consumer for metadata) with the admin settings.
+fn client<T: FromClientConfigAndContext<LogContext>>(config: &KafkaConfig) -> Result<T> {
+    admin_client_config(config)
+        .create_with_context(LogContext)
+        .map_err(|e| Error::config("client", BrokerError::from(e).to_string()))
+}
+
 /// Topic administration client.
 ///
 /// Describing uses a plain client; the admin client proper is created on the first
@@ -84,11 +92,8 @@ impl Admin {
     /// Creates an admin client (does not contact the cluster yet).
     pub fn new(config: &KafkaConfig) -> Result<Self> {
         config.validate()?;
-        let meta = admin_client_config(config)
-            .create_with_context(LogContext)
-            .map_err(|e| Error::config("client", BrokerError::from(e).to_string()))?;
         Ok(Admin {
-            meta,
+            meta: client(config)?,
             admin: OnceLock::new(),
             config: config.clone(),
         })
@@ -99,9 +104,7 @@ impl Admin {
         if let Some(a) = self.admin.get() {
             return Ok(a);
         }
-        let a = admin_client_config(&self.config)
-            .create_with_context(LogContext)
-            .map_err(|e| Error::config("client", BrokerError::from(e).to_string()))?;
+        let a = client(&self.config)?;
         Ok(self.admin.get_or_init(|| a))
     }
 

@@ -253,11 +253,13 @@ impl Publisher {
             return self.publish_validated(validated, progress);
         }
         let started = Instant::now();
-        let format = InputFormat::detect_file(path).map_err(|error| Error::Io {
+        let io_err = |error| Error::Io {
             path: path.to_owned(),
             error,
-        })?;
-        self.send_file(path, format, None, started, progress)
+        };
+        let total = std::fs::metadata(path).map_err(io_err)?.len();
+        let format = InputFormat::detect_file(path).map_err(io_err)?;
+        self.send_file(path, format, total, None, started, progress)
     }
 
     /// The validation pass alone: reads the whole file (on all cores), checks every
@@ -340,23 +342,43 @@ impl Publisher {
                 error: std::io::Error::other("the file changed since it was validated"),
             });
         }
-        self.send_file(path, file.format, file.index, file.started, progress)
+        let total = file.stamp.0;
+        self.send_file(path, file.format, total, file.index, file.started, progress)
     }
 
+    /// Waits until every message sent has its delivery report served; `false` on timeout.
+    ///
+    /// Not `Producer::flush`: rust-rdkafka's waits up to 100 ms in `poll` between checks
+    /// and so adds up to 100 ms to every publish, even of one message; here the
+    /// reports are served as they come.
+    fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.producer.in_flight_count() <= 0 {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            self.producer.poll(left.min(Duration::from_millis(1)));
+        }
+    }
+
+    /// The send pass over `path` (`total` bytes), replaying `index` if there is one.
     fn send_file(
         &mut self,
         path: &Path,
         format: InputFormat,
+        total: u64,
         index: Option<ElementIndex>,
         started: Instant,
         mut progress: impl FnMut(&PublishProgress),
     ) -> Result<PublishReport> {
-        let io_err = |error| Error::Io {
+        let f = File::open(path).map_err(|error| Error::Io {
             path: path.to_owned(),
             error,
-        };
-        let total = std::fs::metadata(path).map_err(io_err)?.len();
-        let f = File::open(path).map_err(io_err)?;
+        })?;
         let elements = JsonElements::new(f, format)
             .with_window(READ_BUFFER)
             .with_key_field(self.options.key_field.as_deref());
@@ -551,28 +573,6 @@ impl Publisher {
             "published"
         );
         Ok(report)
-    }
-}
-
-impl Publisher {
-    /// Waits until every message sent has its delivery report served; `false` on timeout.
-    ///
-    /// Not `Producer::flush`: rust-rdkafka's waits up to 100 ms in `poll` between checks
-    /// and so adds up to 100 ms to every publish, even of one message; here the
-    /// reports are served as they come.
-    fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            self.producer.poll(Duration::ZERO);
-            if self.producer.in_flight_count() <= 0 {
-                return true;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            self.producer.poll(left.min(Duration::from_millis(1)));
-        }
     }
 }
 

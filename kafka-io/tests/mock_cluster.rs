@@ -104,6 +104,18 @@ fn check_round_trip(path_writer: fn(&std::path::Path, &[String]), n: usize) {
     }
 }
 
+/// `(element_index, byte_offset)` of an [`Error::Malformed`]; panics on any other error.
+fn malformed_at(err: &Error) -> (u64, u64) {
+    match err {
+        Error::Malformed {
+            element_index,
+            byte_offset,
+            ..
+        } => (*element_index, *byte_offset),
+        e => panic!("expected a malformed element, got {e}"),
+    }
+}
+
 #[test]
 fn json_array_round_trip() {
     check_round_trip(write_array, 1000);
@@ -128,18 +140,8 @@ fn malformed_element_publishes_nothing() {
 
     let mut publisher = Publisher::new(&config, "bad", PublishOptions::default()).unwrap();
     let err = publisher.publish_file(&path).unwrap_err();
-    match &err {
-        Error::Malformed {
-            element_index,
-            byte_offset,
-            ..
-        } => {
-            assert_eq!(*element_index, 3);
-            // the exact position of `tru` in the file
-            assert_eq!(*byte_offset, prefix.len() as u64 + 24);
-        }
-        e => panic!("unexpected {e}"),
-    }
+    // element #3, at the exact position of `tru` in the file
+    assert_eq!(malformed_at(&err), (3, prefix.len() as u64 + 24));
     assert!(err.to_string().contains("#3"), "{err}");
     let d = Admin::new(&config).unwrap().describe("bad").unwrap();
     assert_eq!(d.retained_messages(), 0, "nothing published");
@@ -199,21 +201,9 @@ fn malformed_element_late_in_a_large_file_publishes_nothing() {
         std::fs::write(&path, &text).unwrap();
         let mut publisher = Publisher::new(&config, "big", PublishOptions::default()).unwrap();
         let err = publisher.publish_file(&path).unwrap_err();
-        match &err {
-            Error::Malformed {
-                element_index,
-                byte_offset,
-                ..
-            } => {
-                assert_eq!(*element_index, bad_at as u64, "{name}");
-                // the `x` after the member name
-                assert_eq!(
-                    *byte_offset,
-                    (at + lines[bad_at].find(" x").unwrap() + 1) as u64
-                );
-            }
-            e => panic!("{name}: unexpected {e}"),
-        }
+        // the `x` after the member name
+        let x = at + lines[bad_at].find(" x").unwrap() + 1;
+        assert_eq!(malformed_at(&err), (bad_at as u64, x as u64), "{name}");
         let d = Admin::new(&config).unwrap().describe("big").unwrap();
         assert_eq!(d.retained_messages(), 0, "{name}: nothing published");
     }

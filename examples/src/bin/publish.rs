@@ -13,7 +13,8 @@ use kafka_io::{
 /// Publish an event file to Kafka: each element of a JSON array (or each NDJSON line) becomes
 /// one message whose value is the element as `jq -c` prints it and whose key is a field of it.
 /// The whole file is validated first (on all cores, while the topic is created): a malformed
-/// element stops the run (with its element index and byte offset) before anything is sent. Progress goes to stderr, a summary at the end.
+/// element stops the run (with its element index and byte offset) before anything is sent.
+/// Progress goes to stderr, a summary at the end.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {

@@ -283,11 +283,7 @@ fn scan_segment<R: Read>(
     // Positions are absolute (`resume_at`).
     let (mut counted, mut counted_bytes) = (0u64, starts[k]);
     loop {
-        let r = match el.next_element() {
-            Ok(Some(_)) => Ok(true),
-            Ok(None) => Ok(false),
-            Err(e) => Err(e),
-        };
+        let r = el.next_element().map(|e| e.is_some());
         match r {
             Ok(true) => {}
             Ok(false) => match el.stopped_at() {
