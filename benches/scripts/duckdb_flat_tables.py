@@ -1,8 +1,11 @@
 """Baseline for `land --input`: DuckDB turns an NDJSON event file into the same three flat
 Parquet tables (assessments, questions, options), zstd, with 2 threads.
 
-Usage: python duckdb_flat_tables.py EVENTS.ndjson OUT_DIR
+Usage: python duckdb_flat_tables.py EVENTS.ndjson OUT_DIR [--with-sequences]
 Prints one line: `duckdb_seconds=<float> assessments=<n> questions=<n> options=<n>`.
+
+`--with-sequences` also writes the nested `sequences` struct (as read) into assessments, as
+`land` does by default: the same three tables as land's default layout.
 """
 
 import os
@@ -36,6 +39,7 @@ COLUMNS = {
 
 def main() -> None:
     src, out = sys.argv[1], sys.argv[2]
+    nested = ", sequences" if "--with-sequences" in sys.argv[3:] else ""
     os.makedirs(out, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET threads = 2")
@@ -57,7 +61,7 @@ def main() -> None:
                  sequences.counts.incomplete, sequences.counts.submitted, sequences.counts.incorrect,
                  sequences.counts.all_correct, sequences.counts.correct, sequences.counts.total,
                  sequences.counts.unanswered,
-                 len(sequences.questions) AS question_count
+                 len(sequences.questions) AS question_count{nested}
           FROM ev) TO '{out}/assessments.parquet' (FORMAT parquet, COMPRESSION zstd)"""
     )
     con.execute(

@@ -238,6 +238,9 @@ async fn sink_loop(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Totals> {
     let mut sink = Sink::new(warehouse);
+    if !opts.flatten.nested_sequences {
+        sink = sink.without_sequences();
+    }
     let mut owned: HashMap<TopicPartition, u64> = HashMap::new();
     let mut failures: HashMap<TopicPartition, u32> = HashMap::new();
     let mut stopping = false;

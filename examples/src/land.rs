@@ -33,57 +33,111 @@ pub struct Chunk {
 
 /// The `(name, schema)` list of every table, as `hdfs-sink` takes it.
 pub fn table_schemas() -> Vec<(&'static str, arrow_schema::SchemaRef)> {
-    table_schemas_of(&Table::ALL)
+    table_schemas_of(&Table::ALL, true)
 }
 
-/// The `(name, schema)` list of `tables`, as `hdfs-sink` takes it.
-pub fn table_schemas_of(tables: &[Table]) -> Vec<(&'static str, arrow_schema::SchemaRef)> {
+/// The `(name, schema)` list of `tables`, as `hdfs-sink` takes it; `assessments` with or
+/// without its nested `sequences` column ([`tables::landed_schema`]).
+pub fn table_schemas_of(
+    tables: &[Table],
+    nested_sequences: bool,
+) -> Vec<(&'static str, arrow_schema::SchemaRef)> {
     tables
         .iter()
-        .map(|t| (t.name(), tables::schema(*t)))
+        .map(|t| (t.name(), tables::landed_schema(*t, nested_sequences)))
         .collect()
 }
 
 /// The sink settings for event tables: the defaults (zstd(3), dictionaries, page statistics)
-/// except for the message bodies (`raw.value`, `rejects.value`, ~2.5 KB of JSON each, all
-/// distinct): zstd(1), no dictionary attempt, no min/max statistics (meaningless on JSON
-/// bytes). That halves the cost of encoding `raw` for ~10% more bytes.
-pub fn sink_config_builder() -> hdfs_sink::SinkConfigBuilder {
+/// with these per-column overrides, each measured with `benches/e2e_file.sh` (BENCHMARKS.md):
+///
+/// * message bodies (`raw.value`, `rejects.value`, ~2.5 KB of JSON each, all distinct):
+///   zstd(1), no dictionary attempt, no min/max statistics (meaningless on JSON bytes). That
+///   halves the cost of encoding `raw` for ~10% more bytes;
+/// * identifiers (the random UUIDs of events, attempts, questions' options, and the parent
+///   keys repeated on child rows): zstd(1) — random hex compresses through entropy coding,
+///   which level 1 does as well as level 3, at less CPU — and no min/max statistics (ranges
+///   of random ids prune nothing);
+/// * timestamps (distinct to the millisecond or microsecond): no dictionary attempt;
+/// * provenance `_partition`/`_offset` and the child tables' `question_index`/`option_index`
+///   (constant, increasing, or small cycling integers): delta-encoded instead of
+///   dictionary-encoded — no hashing per row, and fewer bytes.
+///
+/// `nested_sequences`: whether `assessments` is landed with its nested `sequences` column
+/// (the overrides of its leaves apply only then).
+pub fn sink_config_builder(nested_sequences: bool) -> hdfs_sink::SinkConfigBuilder {
     let body = hdfs_sink::ColumnOptions {
         compression: Some(hdfs_sink::Compression::Zstd(1)),
         dictionary: Some(false),
         statistics: Some(hdfs_sink::Statistics::None),
+        ..hdfs_sink::ColumnOptions::default()
     };
     // Identifiers unique per event: a dictionary never pays off (parquet would intern
-    // values until the dictionary page overflows, then fall back to plain), and min/max of
-    // random ids prune nothing.
+    // values until the dictionary page overflows, then fall back to plain).
     let unique_id = hdfs_sink::ColumnOptions {
+        compression: Some(hdfs_sink::Compression::Zstd(1)),
         dictionary: Some(false),
         statistics: Some(hdfs_sink::Statistics::None),
         ..hdfs_sink::ColumnOptions::default()
     };
-    // Parent keys repeated on every child row: the dictionary is what makes them small, but
-    // min/max of random ids prune nothing and cost a comparison per row.
-    let parent_key = hdfs_sink::ColumnOptions {
+    // Parent keys repeated on every child row, option ids repeated across attempts: the
+    // dictionary is what makes them small while it fits.
+    let repeated_id = hdfs_sink::ColumnOptions {
+        compression: Some(hdfs_sink::Compression::Zstd(1)),
         statistics: Some(hdfs_sink::Statistics::None),
+        ..hdfs_sink::ColumnOptions::default()
+    };
+    let timestamp = hdfs_sink::ColumnOptions {
+        dictionary: Some(false),
+        ..hdfs_sink::ColumnOptions::default()
+    };
+    let sequence = hdfs_sink::ColumnOptions {
+        dictionary: Some(false),
+        encoding: Some(hdfs_sink::Encoding::DeltaBinaryPacked),
         ..hdfs_sink::ColumnOptions::default()
     };
     let mut b = hdfs_sink::SinkConfig::builder()
         .with_column_options(Table::Raw.name(), "value", body)
-        .with_column_options(Table::Rejects.name(), "value", body)
-        .with_column_options(Table::Raw.name(), "key", unique_id);
+        .with_column_options(Table::Rejects.name(), "value", body);
     for (table, column, options) in [
+        (Table::Raw, "key", unique_id),
         (Table::Assessments, "keen_id", unique_id),
         (Table::Assessments, "user_exam_id", unique_id),
-        (Table::Questions, "keen_id", parent_key),
-        (Table::Questions, "user_exam_id", parent_key),
-        (Table::Options, "keen_id", parent_key),
-        (Table::Options, "question_id", parent_key),
+        (Table::Assessments, OPTION_ID, repeated_id),
+        (Table::Questions, "keen_id", repeated_id),
+        (Table::Questions, "user_exam_id", repeated_id),
+        (Table::Options, "keen_id", repeated_id),
+        (Table::Options, "question_id", repeated_id),
+        (Table::Options, "option_id", repeated_id),
+        (Table::Assessments, "keen_timestamp", timestamp),
+        (Table::Assessments, "keen_created_at", timestamp),
+        (Table::Assessments, "started_at", timestamp),
+        (Table::Assessments, OPTION_AT, timestamp),
+        (Table::Options, "at", timestamp),
     ] {
-        b = b.with_column_options(table.name(), column, options);
+        if nested_sequences || !column.starts_with("sequences.") {
+            b = b.with_column_options(table.name(), column, options);
+        }
+    }
+    for table in Table::ALL {
+        for column in ["_partition", "_offset"] {
+            b = b.with_column_options(table.name(), column, sequence);
+        }
+    }
+    for (table, column) in [
+        (Table::Questions, "question_index"),
+        (Table::Options, "question_index"),
+        (Table::Options, "option_index"),
+    ] {
+        b = b.with_column_options(table.name(), column, sequence);
     }
     b
 }
+
+/// Leaf paths of the nested `sequences` column (Parquet names a list's element `item`, as
+/// Arrow's list field is named).
+const OPTION_ID: &str = "sequences.questions.list.item.options.list.item.id";
+const OPTION_AT: &str = "sequences.questions.list.item.options.list.item.at";
 
 /// `tables` plus `rejects` (always landed: bad input is never dropped), deduplicated, in
 /// [`Table::ALL`] order.
@@ -202,6 +256,8 @@ pub struct Sink {
     status: String,
     /// The tables landed (declared in every range); always includes `rejects`.
     tables: Vec<Table>,
+    /// Whether `assessments` carries its nested `sequences` column.
+    nested_sequences: bool,
 }
 
 impl Sink {
@@ -217,7 +273,15 @@ impl Sink {
             commits: Vec::new(),
             status: String::new(),
             tables: Table::ALL.to_vec(),
+            nested_sequences: true,
         }
+    }
+
+    /// Declares `assessments` without its nested `sequences` column in the ranges it
+    /// begins (chunks must come from a flattener with `nested_sequences = false`).
+    pub fn without_sequences(mut self) -> Self {
+        self.nested_sequences = false;
+        self
     }
 
     /// A sink that lands only `tables` (plus `rejects`, always: bad input is never dropped).
@@ -277,7 +341,7 @@ impl Sink {
                     &chunk.topic,
                     chunk.partition,
                     chunk.first_offset,
-                    &table_schemas_of(&self.tables),
+                    &table_schemas_of(&self.tables, self.nested_sequences),
                 )
                 .with_context(|| {
                     format!("opening a range of {}[{}]", chunk.topic, chunk.partition)
@@ -426,7 +490,7 @@ pub fn topic_for_file(path: &Path) -> String {
 /// Options of [`land_file`].
 #[derive(Debug, Clone)]
 pub struct FileLandOptions {
-    /// Messages per chunk handed from the flattening thread to the writer. Default 16,384.
+    /// Messages per chunk handed from the flattening thread to the writer. Default 8,192 (~20 MB of events: smaller chunks measured no faster, larger ones only hold more memory).
     pub chunk_messages: usize,
     /// Flattener settings.
     pub flatten: FlattenConfig,
@@ -438,7 +502,7 @@ pub struct FileLandOptions {
 impl Default for FileLandOptions {
     fn default() -> Self {
         Self {
-            chunk_messages: 16_384,
+            chunk_messages: 8_192,
             flatten: FlattenConfig::default(),
             tables: Table::ALL.to_vec(),
         }
@@ -451,6 +515,16 @@ impl FileLandOptions {
         let mut c = self.flatten.clone();
         c.build_raw = c.build_raw && self.tables.contains(&Table::Raw);
         c
+    }
+
+    /// A sink for the selected tables, with `assessments` as the flattener builds it.
+    fn sink(&self, warehouse: Warehouse) -> Sink {
+        let sink = Sink::with_tables(warehouse, &self.tables);
+        if self.flatten.nested_sequences {
+            sink
+        } else {
+            sink.without_sequences()
+        }
     }
 }
 
@@ -491,7 +565,7 @@ pub async fn land_file(
         InputFormat::detect_file(path).with_context(|| format!("reading {}", path.display()))?;
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (tx, mut rx) = mpsc::channel::<Result<Chunk>>(4);
-    let tables = opts.tables.clone();
+    let sink = opts.sink(warehouse);
     let opts = opts.clone();
     let reader_topic = topic.clone();
     let path_display = path.display().to_string();
@@ -546,7 +620,7 @@ pub async fn land_file(
             send(chunk.map_err(Into::into));
         }
     });
-    let sink = write_chunks(Sink::with_tables(warehouse, &tables), &mut rx).await?;
+    let sink = write_chunks(sink, &mut rx).await?;
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the flattening thread panicked"))?;
@@ -649,7 +723,7 @@ pub async fn land_topic_bounded(
         }
         consumer.report()
     });
-    let sink = write_chunks(Sink::with_tables(warehouse, &opts.tables), &mut rx).await?;
+    let sink = write_chunks(opts.sink(warehouse), &mut rx).await?;
     let report = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reading and flattening thread panicked"))?;

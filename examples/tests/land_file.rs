@@ -257,3 +257,103 @@ fn tables_flag_lands_the_chosen_tables_and_always_rejects() {
     assert!(summary.contains("landed 0 messages"), "{summary}");
     assert_eq!(rows(&wh, "assessments"), 20);
 }
+
+/// The Parquet leaf columns of `table`'s first file, with whether each has a dictionary page
+/// and whether its values are delta-encoded.
+fn leaves(warehouse: &Path, table: &str) -> Vec<(String, bool, bool)> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let path = std::fs::read_dir(warehouse.join(table))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let rg = reader.metadata().row_group(0);
+    rg.columns()
+        .iter()
+        .map(|c| {
+            (
+                c.column_path().string(),
+                c.dictionary_page_offset().is_some(),
+                c.encodings()
+                    .any(|e| e == parquet::basic::Encoding::DELTA_BINARY_PACKED),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn without_sequences_lands_the_flat_tables_and_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.ndjson");
+    let mut f = std::fs::File::create(&input).unwrap();
+    Generator::new(8, 300)
+        .write_all(&mut f, Format::Ndjson)
+        .unwrap();
+    let nested = dir.path().join("nested");
+    land(&input, &nested);
+    let flat = dir.path().join("flat");
+    let out = Command::new(env!("CARGO_BIN_EXE_land"))
+        .args(["--without-sequences", "--input"])
+        .arg(&input)
+        .arg("--warehouse")
+        .arg(&flat)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // assessments: every column but `sequences`, the same values; the other tables equal.
+    let a_nested = read_table(&nested, "assessments");
+    let a_flat = read_table(&flat, "assessments");
+    let concat =
+        |b: &[RecordBatch]| arrow_select::concat::concat_batches(&b[0].schema(), b).unwrap();
+    let (a_nested, a_flat) = (concat(&a_nested), concat(&a_flat));
+    assert_eq!(a_flat.num_rows(), 300);
+    assert!(a_flat.column_by_name("sequences").is_none());
+    let keep: Vec<usize> = (0..a_nested.num_columns() - 1).collect();
+    assert_eq!(a_flat, a_nested.project(&keep).unwrap());
+    for t in ["raw", "questions", "options", "rejects"] {
+        let (n, f) = (read_table(&nested, t), read_table(&flat, t));
+        assert_eq!(n.is_empty(), f.is_empty(), "{t}");
+        if !n.is_empty() {
+            assert_eq!(concat(&n), concat(&f), "{t}");
+        }
+    }
+
+    // The encoding choices of `sink_config_builder` reach the files: timestamps without a
+    // dictionary, parent keys with one, offsets and indexes delta-encoded, in both layouts.
+    for wh in [&nested, &flat] {
+        let a = leaves(wh, "assessments");
+        let o = leaves(wh, "options");
+        let find = |cols: &[(String, bool, bool)], name: &str| {
+            let c = cols.iter().find(|(c, ..)| c == name);
+            let (_, dict, delta) = c.unwrap_or_else(|| panic!("{name}"));
+            (*dict, *delta)
+        };
+        assert_eq!(find(&a, "keen_timestamp"), (false, false));
+        assert_eq!(find(&a, "keen_id"), (false, false));
+        assert_eq!(find(&a, "_offset"), (false, true));
+        assert_eq!(find(&o, "at"), (false, false));
+        assert_eq!(find(&o, "keen_id"), (true, false));
+        assert_eq!(find(&o, "_partition"), (false, true));
+        assert_eq!(find(&o, "option_index"), (false, true));
+    }
+    assert!(!dict_of(
+        &nested,
+        "sequences.questions.list.item.options.list.item.at"
+    ));
+}
+
+fn dict_of(warehouse: &Path, leaf: &str) -> bool {
+    leaves(warehouse, "assessments")
+        .into_iter()
+        .find(|(c, ..)| c == leaf)
+        .unwrap_or_else(|| panic!("{leaf}"))
+        .1
+}

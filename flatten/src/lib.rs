@@ -125,6 +125,10 @@ pub struct FlattenConfig {
     pub max_value_bytes: usize,
     /// Whether to build the `raw` table (every message byte for byte). Default: true.
     pub build_raw: bool,
+    /// Whether `assessments` carries the nested `sequences` column. Without it its schema
+    /// is [`assessment_schema::tables::assessments_flat_schema`] (the questions and options
+    /// are still the rows of `questions` and `options`). Default: true.
+    pub nested_sequences: bool,
 }
 
 impl Default for FlattenConfig {
@@ -133,6 +137,7 @@ impl Default for FlattenConfig {
             max_depth: 64,
             max_value_bytes: 1 << 20,
             build_raw: true,
+            nested_sequences: true,
         }
     }
 }
@@ -397,6 +402,7 @@ impl Flattener {
             &mut self.rejects,
             stats,
             self.config.build_raw,
+            self.config.nested_sequences,
         )
     }
 }

@@ -6,7 +6,7 @@ use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_schema::{DataType, Field, Fields};
 use assessment_schema::Table;
 use assessment_schema::tables::{
-    counts_fields, option_fields, question_fields, schema, sequences_fields,
+    counts_fields, landed_schema, option_fields, question_fields, schema, sequences_fields,
 };
 use std::sync::Arc;
 
@@ -100,6 +100,7 @@ pub(crate) fn build(
     rj: &mut RejectCols,
     stats: BatchStats,
     build_raw: bool,
+    nested_sequences: bool,
 ) -> Result<Flattened, Error> {
     let arrow = |table| move |source| Error::Arrow { table, source };
 
@@ -216,17 +217,23 @@ pub(crate) fn build(
             .map_err(arrow(Table::Assessments))?;
     let seq_id = e.sequence_id.finish();
     let attempt = e.attempt.finish();
-    let sequences = StructArray::try_new(
-        sequences_fields(),
-        vec![
-            Arc::clone(&seq_id),
-            Arc::clone(&attempt),
-            Arc::new(counts_struct),
-            Arc::new(questions_list),
-        ],
-        e.sequences_valid.finish(),
-    )
-    .map_err(arrow(Table::Assessments))?;
+    let sequences_valid = e.sequences_valid.finish();
+    let sequences = if nested_sequences {
+        let s = StructArray::try_new(
+            sequences_fields(),
+            vec![
+                Arc::clone(&seq_id),
+                Arc::clone(&attempt),
+                Arc::new(counts_struct),
+                Arc::new(questions_list),
+            ],
+            sequences_valid,
+        )
+        .map_err(arrow(Table::Assessments))?;
+        Some(Arc::new(s) as ArrayRef)
+    } else {
+        None
+    };
     let mut cols = prov(&mut e.prov, topics, Table::Assessments)?;
     cols.extend([
         e_keen_id,
@@ -242,8 +249,11 @@ pub(crate) fn build(
         attempt,
     ]);
     cols.extend(counts);
-    cols.extend([e.question_count.finish(), Arc::new(sequences) as ArrayRef]);
-    let assessments = batch(Table::Assessments, cols)?;
+    cols.push(e.question_count.finish());
+    cols.extend(sequences);
+    let assessments =
+        RecordBatch::try_new(landed_schema(Table::Assessments, nested_sequences), cols)
+            .map_err(arrow(Table::Assessments))?;
 
     let raw = if build_raw {
         batch(Table::Raw, message_columns(raw, topics, Table::Raw)?)?

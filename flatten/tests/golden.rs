@@ -15,7 +15,11 @@ use common::{V, assert_table, column, expected};
 const REAL: &str = include_str!("../../testdata/real-first-five.ndjson");
 
 fn land(lines: &[&str]) -> Flattened {
-    let mut f = Flattener::new(FlattenConfig::default());
+    land_with(FlattenConfig::default(), lines)
+}
+
+fn land_with(config: FlattenConfig, lines: &[&str]) -> Flattened {
+    let mut f = Flattener::new(config);
     for (i, l) in lines.iter().enumerate() {
         let mut m = Message::new("assessment", 3, 100 + i as i64, l.as_bytes());
         m.key = Some(b"k");
@@ -221,4 +225,29 @@ fn key_order_does_not_matter() {
             );
         }
     }
+}
+
+#[test]
+fn without_nested_sequences_assessments_is_the_flat_projection() {
+    let lines: Vec<&str> = REAL.lines().collect();
+    let nested = land(&lines);
+    let config = FlattenConfig {
+        nested_sequences: false,
+        ..FlattenConfig::default()
+    };
+    let flat = land_with(config, &lines);
+    let a = flat.batch(Table::Assessments);
+    assert_eq!(
+        a.schema(),
+        assessment_schema::tables::landed_schema(Table::Assessments, false)
+    );
+    assert!(a.column_by_name("sequences").is_none());
+    // Every other column, and every other table, as with the nested column.
+    let n = nested.batch(Table::Assessments);
+    let keep: Vec<usize> = (0..n.num_columns() - 1).collect();
+    assert_eq!(a, &n.project(&keep).unwrap());
+    for t in [Table::Raw, Table::Questions, Table::Options, Table::Rejects] {
+        assert_eq!(flat.batch(t), nested.batch(t), "{t}");
+    }
+    assert_eq!(flat.stats, nested.stats);
 }

@@ -50,6 +50,28 @@ impl Compression {
     }
 }
 
+/// Encoding of a column's values when they are not dictionary-encoded (see
+/// [`ColumnOptions::encoding`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Values as they are (Parquet's default fallback).
+    Plain,
+    /// Differences between consecutive integers, bit-packed (`INT32`/`INT64` columns only):
+    /// a few bits per value for offsets, counters and small indexes, no hashing. Read by
+    /// Spark 3.3+, DuckDB, Trino, DataFusion and pyarrow.
+    DeltaBinaryPacked,
+}
+
+impl Encoding {
+    fn to_parquet(self) -> parquet::basic::Encoding {
+        match self {
+            Encoding::Plain => parquet::basic::Encoding::PLAIN,
+            Encoding::DeltaBinaryPacked => parquet::basic::Encoding::DELTA_BINARY_PACKED,
+        }
+    }
+}
+
 /// Column statistics written into the Parquet file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -89,8 +111,10 @@ pub struct ParquetOptions {
     pub statistics: Statistics,
     /// Target data page size in bytes. Default: 1 MiB.
     pub data_page_size_bytes: usize,
-    /// Per-column overrides, keyed by table name, then by the column's dotted leaf path
-    /// (`value`, `sequences.questions.list.element.id`). Default: none.
+    /// Per-column overrides, keyed by table name, then by the column's dotted Parquet leaf
+    /// path (`value`, `sequences.questions.list.item.id`: a list's element is named after the
+    /// Arrow list field, `item`). A range declaring a table refuses overrides of columns the
+    /// table does not have ([`ConfigError::UnknownColumn`]). Default: none.
     pub columns: BTreeMap<String, BTreeMap<String, ColumnOptions>>,
 }
 
@@ -105,6 +129,10 @@ pub struct ColumnOptions {
     pub dictionary: Option<bool>,
     /// Statistics of this column.
     pub statistics: Option<Statistics>,
+    /// Encoding of this column's values when not dictionary-encoded: with the dictionary on,
+    /// only after the dictionary overflows; with `dictionary: Some(false)`, always. An
+    /// encoding the column's type does not support fails when its file is created.
+    pub encoding: Option<Encoding>,
 }
 
 impl Default for ParquetOptions {
@@ -168,6 +196,9 @@ impl ParquetOptions {
                 }
                 if let Some(d) = o.dictionary {
                     b = b.set_column_dictionary_enabled(path.clone(), d);
+                }
+                if let Some(e) = o.encoding {
+                    b = b.set_column_encoding(path.clone(), e.to_parquet());
                 }
                 if let Some(st) = o.statistics {
                     b = b.set_column_statistics_enabled(path, st.to_parquet());

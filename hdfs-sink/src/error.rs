@@ -75,6 +75,32 @@ pub enum ConfigError {
         /// Why it was rejected.
         reason: String,
     },
+    /// A per-column override names a column that the table's Parquet schema does not have
+    /// (reported when a range declaring the table begins).
+    #[error(
+        "column options for {table}.{column}: the table has no such Parquet leaf column \
+         (its leaf columns: {})",
+        known.join(", ")
+    )]
+    UnknownColumn {
+        /// The table.
+        table: String,
+        /// The dotted leaf path given.
+        column: String,
+        /// The table's leaf paths.
+        known: Vec<String>,
+    },
+    /// A per-column override the column cannot take, e.g. a delta encoding on a string
+    /// column (reported when a range declaring the table begins).
+    #[error("column options for {table}.{column}: {reason}")]
+    UnsupportedColumnOption {
+        /// The table.
+        table: String,
+        /// The dotted leaf path.
+        column: String,
+        /// What the column cannot take, and why.
+        reason: String,
+    },
 }
 
 /// The foreign error behind a storage failure (hdfs-native or `std::io`), kept opaque so that

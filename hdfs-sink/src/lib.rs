@@ -101,8 +101,8 @@ mod warehouse;
 mod writer;
 
 pub use config::{
-    ColumnOptions, Compression, DatePartitioning, ParquetOptions, RetryPolicy, RotationPolicy,
-    SinkConfig, SinkConfigBuilder, Statistics,
+    ColumnOptions, Compression, DatePartitioning, Encoding, ParquetOptions, RetryPolicy,
+    RotationPolicy, SinkConfig, SinkConfigBuilder, Statistics,
 };
 pub use error::{BackendError, ConfigError, Error, Op, Result};
 pub use marker::{FileEntry, GapRecord, Marker, TableEntry};

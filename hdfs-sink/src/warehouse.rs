@@ -10,11 +10,12 @@ use arrow_schema::SchemaRef;
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::async_writer::AsyncFileWriter;
+use parquet::basic::Type as PhysicalType;
 use parquet::file::properties::WriterProperties;
 use tracing::{info, warn};
 
 use crate::config::{RotationPolicy, SinkConfig};
-use crate::error::{Error, Op, Result};
+use crate::error::{ConfigError, Error, Op, Result};
 use crate::failpoint;
 use crate::hive;
 use crate::marker::{GapRecord, Marker, now_ms};
@@ -330,6 +331,7 @@ impl Warehouse {
                     reason: "declared twice",
                 });
             }
+            self.inner.check_column_options(name, schema)?;
             let part = match self.inner.config.date_partitioning.get(name) {
                 Some(p) => Some((p.clone(), hive::check_schema(name, p, schema)?)),
                 None => None,
@@ -497,6 +499,44 @@ impl Warehouse {
 
 impl Inner {
     /// Writer properties of `table`'s files (its column overrides applied).
+    /// Every per-column override of `table` must name a leaf column of its Parquet schema: a
+    /// misspelt path would otherwise be ignored without a word.
+    fn check_column_options(&self, table: &str, schema: &SchemaRef) -> Result<()> {
+        let Some(columns) = self.config.parquet.columns.get(table) else {
+            return Ok(());
+        };
+        let descr = parquet::arrow::ArrowSchemaConverter::new()
+            .convert(schema)
+            .map_err(|e| Error::parquet(format!("schema of table {table}"), e))?;
+        let known: Vec<String> = descr.columns().iter().map(|c| c.path().string()).collect();
+        for (column, options) in columns {
+            let Some(leaf) = descr
+                .columns()
+                .iter()
+                .find(|c| c.path().string() == *column)
+            else {
+                return Err(Error::Config(ConfigError::UnknownColumn {
+                    table: table.to_owned(),
+                    column: column.clone(),
+                    known,
+                }));
+            };
+            let physical = leaf.physical_type();
+            if options.encoding == Some(crate::Encoding::DeltaBinaryPacked)
+                && !matches!(physical, PhysicalType::INT32 | PhysicalType::INT64)
+            {
+                return Err(Error::Config(ConfigError::UnsupportedColumnOption {
+                    table: table.to_owned(),
+                    column: column.clone(),
+                    reason: format!(
+                        "DeltaBinaryPacked encodes INT32 and INT64 columns, this one is {physical}"
+                    ),
+                }));
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn props_for(&self, table: &str) -> &WriterProperties {
         self.table_props.get(table).unwrap_or(&self.props)
     }

@@ -911,7 +911,7 @@ mod tests {
                 crate::ColumnOptions {
                     compression: Some(crate::Compression::Zstd(1)),
                     dictionary: Some(false),
-                    statistics: None,
+                    ..crate::ColumnOptions::default()
                 },
             )
             .build()
@@ -1008,5 +1008,129 @@ mod tests {
             value.compression(),
             parquet::basic::Compression::ZSTD(_)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_column_override_of_a_missing_column_is_refused_with_the_real_columns() {
+        use arrow_schema::{DataType, Field, Fields, Schema};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = dir.path().to_str().expect("utf8").to_owned();
+        let no_dict = crate::ColumnOptions {
+            dictionary: Some(false),
+            ..crate::ColumnOptions::default()
+        };
+        let item = Field::new_list_field(
+            DataType::Struct(Fields::from(vec![Field::new("id", DataType::Utf8, true)])),
+            true,
+        );
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("offset", DataType::Int64, false),
+            Field::new("list", DataType::List(Arc::new(item)), true),
+        ]));
+        let tables = [("t1", schema)];
+        // A nested leaf is named by its Parquet path (the list element is `item`).
+        let config = crate::SinkConfig::builder()
+            .with_column_options("t1", "list.list.item.id", no_dict)
+            .build()
+            .expect("config");
+        let wh = crate::Warehouse::open(&url, config).await.expect("open");
+        let w = wh.begin_range("t", 0, 0, &tables).expect("existing leaf");
+        w.abort().await.expect("abort");
+        // A misspelt one is refused when the range begins, naming the real leaves.
+        let config = crate::SinkConfig::builder()
+            .with_column_options("t1", "list.list.element.id", no_dict)
+            .build()
+            .expect("config");
+        let wh = crate::Warehouse::open(&url, config).await.expect("open");
+        let err = wh
+            .begin_range("t", 0, 0, &tables)
+            .expect_err("missing leaf");
+        match &err {
+            crate::Error::Config(crate::ConfigError::UnknownColumn {
+                table,
+                column,
+                known,
+            }) => {
+                assert_eq!(
+                    (table.as_str(), column.as_str()),
+                    ("t1", "list.list.element.id")
+                );
+                assert_eq!(known, &["offset", "list.list.item.id"]);
+            }
+            other => panic!("unexpected error: {other:?}"),
+        }
+        assert!(err.to_string().contains("list.list.item.id"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_delta_encoded_column_is_written_delta_encoded_and_reads_back() {
+        use arrow_array::{Int64Array, StringArray};
+        use arrow_schema::{DataType, Field, Schema};
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = dir.path().to_str().expect("utf8").to_owned();
+        let delta = crate::ColumnOptions {
+            dictionary: Some(false),
+            encoding: Some(crate::Encoding::DeltaBinaryPacked),
+            ..crate::ColumnOptions::default()
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("offset", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..1000)),
+                Arc::new(StringArray::from_iter_values(
+                    (0..1000).map(|i| format!("n{i}")),
+                )),
+            ],
+        )
+        .expect("batch");
+        let tables = [("t1", schema)];
+        let config = crate::SinkConfig::builder()
+            .with_column_options("t1", "offset", delta)
+            .build()
+            .expect("config");
+        let wh = crate::Warehouse::open(&url, config).await.expect("open");
+        let mut w = wh.begin_range("t", 0, 0, &tables).expect("begin");
+        w.write("t1", &batch).await.expect("write");
+        let info = w.commit(999).await.expect("commit");
+        let file = dir.path().join(&info.tables[0].files[0].path);
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(file).expect("open")).expect("parquet");
+        let rg = reader.metadata().row_group(0);
+        let enc = |i: usize| rg.column(i).encodings().collect::<Vec<_>>();
+        assert!(enc(0).contains(&parquet::basic::Encoding::DELTA_BINARY_PACKED));
+        assert!(rg.column(0).dictionary_page_offset().is_none());
+        assert!(!enc(1).contains(&parquet::basic::Encoding::DELTA_BINARY_PACKED));
+        let got = wh.read_committed("t1").await.expect("read");
+        assert_eq!(got, vec![batch]);
+
+        // On a string column the encoding is refused when the file is created.
+        let config = crate::SinkConfig::builder()
+            .with_column_options("t1", "name", delta)
+            .build()
+            .expect("config");
+        let dir2 = tempfile::tempdir().expect("tempdir");
+        let wh = crate::Warehouse::open(dir2.path().to_str().expect("utf8"), config)
+            .await
+            .expect("open");
+        let err = wh
+            .begin_range("t", 0, 0, &tables)
+            .expect_err("bad encoding");
+        assert!(
+            matches!(
+                &err,
+                crate::Error::Config(crate::ConfigError::UnsupportedColumnOption { column, .. })
+                    if column == "name"
+            ),
+            "{err:?}"
+        );
+        let failed = err.to_string();
+        assert!(failed.contains("BYTE_ARRAY"), "{failed}");
     }
 }

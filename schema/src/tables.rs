@@ -87,6 +87,18 @@ pub fn schema(table: Table) -> SchemaRef {
     Arc::clone(&all[table as usize])
 }
 
+/// The schema of `table` as landed with or without the nested `sequences` column of
+/// `assessments` (`nested_sequences = false`: [`assessments_flat_schema`]). The other tables
+/// are the same either way.
+pub fn landed_schema(table: Table, nested_sequences: bool) -> SchemaRef {
+    static FLAT: OnceLock<SchemaRef> = OnceLock::new();
+    if table == Table::Assessments && !nested_sequences {
+        Arc::clone(FLAT.get_or_init(|| Arc::new(assessments_flat_schema())))
+    } else {
+        schema(table)
+    }
+}
+
 /// `Timestamp(Microsecond, "UTC")`.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -204,6 +216,20 @@ pub fn assessments_schema() -> Schema {
     Schema::new(fields)
 }
 
+/// `assessments` without its last column, the nested `sequences`: every other column
+/// (including `sequence_id`, `attempt`, the seven counts and `question_count`), as landed
+/// with `land --without-sequences`. The questions and options it leaves out are the rows of
+/// `questions` and `options`.
+pub fn assessments_flat_schema() -> Schema {
+    let mut fields: Vec<Field> = assessments_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.retain(|f| f.name() != "sequences");
+    Schema::new(fields)
+}
+
 /// `questions`: one row per question of a valid event.
 pub fn questions_schema() -> Schema {
     let mut fields = provenance().to_vec();
@@ -270,6 +296,22 @@ mod tests {
             sorted.dedup();
             assert_eq!(sorted.len(), names.len(), "duplicate column in {t}");
             assert_eq!(Table::from_name(t.name()), Some(t));
+        }
+    }
+
+    #[test]
+    fn flat_assessments_is_assessments_without_sequences() {
+        let nested = schema(Table::Assessments);
+        let flat = landed_schema(Table::Assessments, false);
+        assert_eq!(flat.fields().len(), nested.fields().len() - 1);
+        assert_eq!(
+            nested.fields().last().map(|f| f.name().as_str()),
+            Some("sequences")
+        );
+        assert_eq!(&flat.fields()[..], &nested.fields()[..flat.fields().len()]);
+        assert_eq!(landed_schema(Table::Assessments, true), nested);
+        for t in [Table::Raw, Table::Questions, Table::Options, Table::Rejects] {
+            assert_eq!(landed_schema(t, false), schema(t));
         }
     }
 
