@@ -15,6 +15,10 @@
 //!
 //! Invariant: for every offset range, `raw` rows = `assessments` rows + `rejects` rows.
 //!
+//! `assessments` may also be landed without its nested `sequences` column
+//! ([`assessments_flat_schema`], [`landed_schema`]): its questions and options are the rows
+//! of `questions` and `options` either way.
+//!
 //! Columns that repeat a parent's value on every child row — `_topic` everywhere, and
 //! `keen_id`, `user_exam_id`, `question_id` in `questions` and `options` — are
 //! dictionary-encoded strings (`Dictionary(Int32, Utf8)`, see [`dict_utf8`]): the flattener
