@@ -570,3 +570,49 @@ fn write_result_formats() {
     assert!(table.contains("| a,b |"), "{table}");
     assert!(table.ends_with("1 row\n"));
 }
+
+#[test]
+fn a_table_landed_with_and_without_sequences_reads_as_one() {
+    use examples::generator::{Format, Generator};
+    use examples::land::{FileLandOptions, land_file};
+    use hdfs_sink::{SinkConfig, Warehouse};
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("wh").to_str().unwrap().to_owned();
+    let rt = rt();
+    for (name, nested) in [("nested.ndjson", true), ("flat.ndjson", false)] {
+        let input = dir.path().join(name);
+        let mut f = std::fs::File::create(&input).unwrap();
+        Generator::new(if nested { 1 } else { 2 }, 50)
+            .write_all(&mut f, Format::Ndjson)
+            .unwrap();
+        drop(f);
+        let mut opts = FileLandOptions::default();
+        opts.flatten.nested_sequences = nested;
+        rt.block_on(async {
+            let warehouse = Warehouse::open(&url, SinkConfig::default()).await.unwrap();
+            land_file(&input, warehouse, &opts).await.unwrap();
+        });
+    }
+    // The flat range reads with `sequences` NULL; every other column is there for both.
+    let r = sql(
+        &url,
+        "select count(*) from assessments where sequences is null and _topic = 'flat.ndjson' \
+         and sequence_id is not null and question_count > 0",
+    );
+    assert_eq!(single_i64(&r), 50);
+    let r = sql(
+        &url,
+        "select count(*) from assessments where sequences.questions[1].id is not null \
+         and _topic = 'nested.ndjson'",
+    );
+    assert_eq!(single_i64(&r), 50);
+    // The questions of both ranges are in `questions`, matching `question_count`.
+    let r = sql(
+        &url,
+        "select count(*) from (select a.keen_id from assessments a join questions q \
+         on a.keen_id = q.keen_id group by a.keen_id, a.question_count \
+         having count(*) = a.question_count)",
+    );
+    assert_eq!(single_i64(&r), 100);
+}
