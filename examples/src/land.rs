@@ -490,7 +490,9 @@ pub fn topic_for_file(path: &Path) -> String {
 /// Options of [`land_file`].
 #[derive(Debug, Clone)]
 pub struct FileLandOptions {
-    /// Messages per chunk handed from the flattening thread to the writer. Default 8,192 (~20 MB of events: smaller chunks measured no faster, larger ones only hold more memory).
+    /// Messages per chunk handed from the flattening thread to the writer. Default 8,192
+    /// (~20 MB of events: smaller chunks measured no faster, larger ones only hold more
+    /// memory).
     pub chunk_messages: usize,
     /// Flattener settings.
     pub flatten: FlattenConfig,

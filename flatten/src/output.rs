@@ -3,6 +3,7 @@
 use crate::decode::{COUNTS_I64, COUNTS_NAMES, Decoder, ProvCols};
 use crate::{Error, RawCols, RejectCols};
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
+use arrow_buffer::{NullBuffer, OffsetBuffer};
 use arrow_schema::{DataType, Field, Fields};
 use assessment_schema::Table;
 use assessment_schema::tables::{
@@ -93,6 +94,66 @@ fn list_of(fields: Fields) -> Arc<Field> {
     Arc::new(Field::new_list_field(DataType::Struct(fields), true))
 }
 
+/// The finished arrays the nested `sequences` column is assembled from.
+struct SequenceParts {
+    /// `id, checked, correct, submitted, at` of every option.
+    options: Vec<ArrayRef>,
+    /// Offsets and validity of each question's `options` list.
+    question_options: (OffsetBuffer<i32>, Option<NullBuffer>),
+    /// `id, user_result, user_correct, user_incomplete, user_submitted` of every question.
+    questions: Vec<ArrayRef>,
+    /// Offsets and validity of each event's `questions` list.
+    event_questions: (OffsetBuffer<i32>, Option<NullBuffer>),
+    /// The seven counts, in schema order, and the validity of `counts`.
+    counts: Vec<ArrayRef>,
+    counts_valid: Option<NullBuffer>,
+    sequence_id: ArrayRef,
+    attempt: ArrayRef,
+    /// Validity of `sequences`.
+    valid: Option<NullBuffer>,
+}
+
+/// `assessments.sequences`: options in questions in events, sharing the flat tables' arrays.
+fn nested_sequences_column(p: SequenceParts) -> Result<ArrayRef, Error> {
+    let arrow = |table| move |source| Error::Arrow { table, source };
+    let option_struct =
+        StructArray::try_new(option_fields(), p.options, None).map_err(arrow(Table::Options))?;
+    let (offsets, nulls) = p.question_options;
+    let options_list = ListArray::try_new(
+        list_of(option_fields()),
+        offsets,
+        Arc::new(option_struct),
+        nulls,
+    )
+    .map_err(arrow(Table::Questions))?;
+    let mut question_cols = p.questions;
+    question_cols.push(Arc::new(options_list));
+    let question_struct = StructArray::try_new(question_fields(), question_cols, None)
+        .map_err(arrow(Table::Questions))?;
+    let (offsets, nulls) = p.event_questions;
+    let questions_list = ListArray::try_new(
+        list_of(question_fields()),
+        offsets,
+        Arc::new(question_struct),
+        nulls,
+    )
+    .map_err(arrow(Table::Assessments))?;
+    let counts_struct = StructArray::try_new(counts_fields(), p.counts, p.counts_valid)
+        .map_err(arrow(Table::Assessments))?;
+    let sequences = StructArray::try_new(
+        sequences_fields(),
+        vec![
+            p.sequence_id,
+            p.attempt,
+            Arc::new(counts_struct),
+            Arc::new(questions_list),
+        ],
+        p.valid,
+    )
+    .map_err(arrow(Table::Assessments))?;
+    Ok(Arc::new(sequences))
+}
+
 pub(crate) fn build(
     topics: &ArrayRef,
     raw: &mut RawCols,
@@ -133,23 +194,10 @@ pub(crate) fn build(
         Arc::clone(&o_at),
     ]);
     let options = batch(Table::Options, cols)?;
-    let option_struct = StructArray::try_new(
-        option_fields(),
-        vec![o_id, o_checked, o_correct, o_submitted, o_at],
-        None,
-    )
-    .map_err(arrow(Table::Options))?;
 
     // questions
     let q = &mut d.questions;
-    let (q_off, q_nulls) = q.options.finish();
-    let options_list = ListArray::try_new(
-        list_of(option_fields()),
-        q_off,
-        Arc::new(option_struct),
-        q_nulls,
-    )
-    .map_err(arrow(Table::Questions))?;
+    let question_options = q.options.finish();
     let q_result = q.user_result.finish();
     let q_correct = q.user_correct.finish();
     let q_incomplete = q.user_incomplete.finish();
@@ -171,30 +219,10 @@ pub(crate) fn build(
         q.option_count.finish(),
     ]);
     let questions = batch(Table::Questions, cols)?;
-    let question_struct = StructArray::try_new(
-        question_fields(),
-        vec![
-            q_id,
-            q_result,
-            q_correct,
-            q_incomplete,
-            q_submitted,
-            Arc::new(options_list),
-        ],
-        None,
-    )
-    .map_err(arrow(Table::Questions))?;
 
     // assessments
     let e = &mut d.events;
-    let (e_off, e_nulls) = e.questions.finish();
-    let questions_list = ListArray::try_new(
-        list_of(question_fields()),
-        e_off,
-        Arc::new(question_struct),
-        e_nulls,
-    )
-    .map_err(arrow(Table::Assessments))?;
+    let event_questions = e.questions.finish();
     // The seven counts, in schema order; the integer ones come from `counts_i64`.
     let mut ints = e.counts_i64.iter_mut().map(|c| c.finish());
     let mut all_correct = Some(e.all_correct.finish());
@@ -212,25 +240,23 @@ pub(crate) fn build(
                 "counts columns out of step".into(),
             ))
         })?;
-    let counts_struct =
-        StructArray::try_new(counts_fields(), counts.clone(), e.counts_valid.finish())
-            .map_err(arrow(Table::Assessments))?;
     let seq_id = e.sequence_id.finish();
     let attempt = e.attempt.finish();
-    let sequences_valid = e.sequences_valid.finish();
+    // Every builder is finished (and so reset) either way; the nested column is assembled,
+    // zero-copy from the arrays of the flat tables, only when it is landed.
+    let parts = SequenceParts {
+        options: vec![o_id, o_checked, o_correct, o_submitted, o_at],
+        question_options,
+        questions: vec![q_id, q_result, q_correct, q_incomplete, q_submitted],
+        event_questions,
+        counts: counts.clone(),
+        counts_valid: e.counts_valid.finish(),
+        sequence_id: Arc::clone(&seq_id),
+        attempt: Arc::clone(&attempt),
+        valid: e.sequences_valid.finish(),
+    };
     let sequences = if nested_sequences {
-        let s = StructArray::try_new(
-            sequences_fields(),
-            vec![
-                Arc::clone(&seq_id),
-                Arc::clone(&attempt),
-                Arc::new(counts_struct),
-                Arc::new(questions_list),
-            ],
-            sequences_valid,
-        )
-        .map_err(arrow(Table::Assessments))?;
-        Some(Arc::new(s) as ArrayRef)
+        Some(nested_sequences_column(parts)?)
     } else {
         None
     };

@@ -131,7 +131,8 @@ pub struct ColumnOptions {
     pub statistics: Option<Statistics>,
     /// Encoding of this column's values when not dictionary-encoded: with the dictionary on,
     /// only after the dictionary overflows; with `dictionary: Some(false)`, always. An
-    /// encoding the column's type does not support fails when its file is created.
+    /// encoding the column's type does not support is refused when a range declaring the
+    /// table begins ([`ConfigError::UnsupportedColumnOption`]).
     pub encoding: Option<Encoding>,
 }
 

@@ -498,9 +498,8 @@ impl Warehouse {
 }
 
 impl Inner {
-    /// Writer properties of `table`'s files (its column overrides applied).
-    /// Every per-column override of `table` must name a leaf column of its Parquet schema: a
-    /// misspelt path would otherwise be ignored without a word.
+    /// Every per-column override of `table` must name a leaf column of its Parquet schema (a
+    /// misspelt path would otherwise be ignored without a word) that can take it.
     fn check_column_options(&self, table: &str, schema: &SchemaRef) -> Result<()> {
         let Some(columns) = self.config.parquet.columns.get(table) else {
             return Ok(());
@@ -510,18 +509,14 @@ impl Inner {
             .map_err(|e| Error::parquet(format!("schema of table {table}"), e))?;
         let known: Vec<String> = descr.columns().iter().map(|c| c.path().string()).collect();
         for (column, options) in columns {
-            let Some(leaf) = descr
-                .columns()
-                .iter()
-                .find(|c| c.path().string() == *column)
-            else {
+            let Some(i) = known.iter().position(|k| k == column) else {
                 return Err(Error::Config(ConfigError::UnknownColumn {
                     table: table.to_owned(),
                     column: column.clone(),
                     known,
                 }));
             };
-            let physical = leaf.physical_type();
+            let physical = descr.column(i).physical_type();
             if options.encoding == Some(crate::Encoding::DeltaBinaryPacked)
                 && !matches!(physical, PhysicalType::INT32 | PhysicalType::INT64)
             {
@@ -537,6 +532,7 @@ impl Inner {
         Ok(())
     }
 
+    /// Writer properties of `table`'s files (its column overrides applied).
     pub(crate) fn props_for(&self, table: &str) -> &WriterProperties {
         self.table_props.get(table).unwrap_or(&self.props)
     }
