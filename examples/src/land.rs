@@ -9,9 +9,9 @@ use anyhow::{Context as _, Result, bail};
 use assessment_flatten::{FlattenConfig, Flattened, Flattener, Message};
 use assessment_schema::tables::{self, Table};
 use hdfs_sink::{CommitInfo, RangeWriter, Warehouse};
-use kafka_io::json::{InputFormat, JsonElements};
+use kafka_io::json::{InputFormat, JsonElements, NdjsonLines};
 use std::collections::BTreeMap;
-use std::io::{BufReader, IsTerminal as _};
+use std::io::IsTerminal as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -546,9 +546,36 @@ async fn write_chunks(mut sink: Sink, rx: &mut mpsc::Receiver<Result<Chunk>>) ->
     Ok(sink)
 }
 
+/// The events of a file: a JSON array's elements (compacted; a structural error ends the
+/// file), or NDJSON's non-blank lines as they are — a line that is not one valid JSON value
+/// is a message like any other, which the flattener lands as a reject, and the next line
+/// is read. A line's offset is its index among the non-blank lines.
+enum FileEvents {
+    Array(JsonElements<std::fs::File>),
+    Lines(NdjsonLines<std::fs::File>),
+}
+
+impl FileEvents {
+    fn new(file: std::fs::File, format: InputFormat) -> Self {
+        match format {
+            InputFormat::Ndjson => FileEvents::Lines(NdjsonLines::new(file)),
+            _ => FileEvents::Array(JsonElements::new(file, format)),
+        }
+    }
+
+    /// The next event: its index in the file and its bytes.
+    fn next_event(&mut self) -> kafka_io::Result<Option<(u64, &[u8])>> {
+        Ok(match self {
+            FileEvents::Array(e) => e.next_element()?.map(|e| (e.index, e.bytes)),
+            FileEvents::Lines(l) => l.next_line()?.map(|l| (l.index, l.bytes)),
+        })
+    }
+}
+
 /// Lands an event file (JSON array or NDJSON, detected from its first byte) into the
 /// warehouse: topic = the file's name ([`topic_for_file`]), partition 0, offset = the event's
-/// index. Resumes after the last committed offset, so running it twice lands nothing twice.
+/// index (see `FileEvents`: a bad NDJSON line is a reject, a broken array an error).
+/// Resumes after the last committed offset, so running it twice lands nothing twice.
 pub async fn land_file(
     path: &Path,
     warehouse: Warehouse,
@@ -573,12 +600,12 @@ pub async fn land_file(
     let path_display = path.display().to_string();
     let reader = std::thread::spawn(move || {
         let send = |c: Result<Chunk>| tx.blocking_send(c).is_ok();
-        let mut elements = JsonElements::new(BufReader::with_capacity(1 << 20, file), format);
+        let mut input = FileEvents::new(file, format);
         let mut flattener = Flattener::new(opts.flatten_config());
         let mut first = None;
         let mut last = 0;
         loop {
-            let element = match elements.next_element() {
+            let (index, bytes) = match input.next_event() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
@@ -587,11 +614,11 @@ pub async fn land_file(
                     return;
                 }
             };
-            let offset = i64::try_from(element.index).unwrap_or(i64::MAX);
+            let offset = i64::try_from(index).unwrap_or(i64::MAX);
             if offset < resume {
                 continue;
             }
-            let msg = Message::new(&reader_topic, 0, offset, element.bytes);
+            let msg = Message::new(&reader_topic, 0, offset, bytes);
             if let Err(e) = flattener.push(&msg) {
                 send(Err(e.into()));
                 return;

@@ -97,48 +97,100 @@ fn the_default_dataset_answers_the_questions() {
     assert_eq!(rows(&wh, "raw"), 3280);
 }
 
+fn column<T>(
+    batches: &[RecordBatch],
+    name: &str,
+    f: impl Fn(&dyn arrow_array::Array, usize) -> T,
+) -> Vec<T> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let c = b.column_by_name(name).unwrap();
+            (0..b.num_rows())
+                .map(|i| f(c.as_ref(), i))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[test]
 fn ndjson_with_bad_lines_lands_them_as_rejects() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("events.ndjson");
-    let mut body = String::new();
     let events: Vec<String> = Generator::new(3, 10).collect();
+    // Every kind of bad line, each between good ones: valid JSON of the wrong shape, a
+    // truncated event, garbage, two values on one line, a line of invalid UTF-8; plus a
+    // blank line and a CRLF ending, which are not events.
+    let truncated = &events[0][..events[0].len() / 2];
+    let bad: [&[u8]; 6] = [
+        b"{\"keen_id\": 12}",
+        b"[1,2]",
+        truncated.as_bytes(),
+        b"this is not json",
+        b"{\"keen_id\":\"a\"} {\"keen_id\":\"b\"}",
+        b"{\"keen_id\":\"\xff\xfe\"}",
+    ];
+    let mut body: Vec<u8> = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        body.push_str(e);
-        body.push('\n');
-        if i == 4 {
-            body.push_str("{\"keen_id\": 12}\n[1,2]\n");
+        body.extend_from_slice(e.as_bytes());
+        body.extend_from_slice(if i == 1 { b"\r\n\n" } else { b"\n" });
+        if let Some(line) = bad.get(i) {
+            body.extend_from_slice(line);
+            body.push(b'\n');
         }
     }
-    std::fs::write(&input, body).unwrap();
+    std::fs::write(&input, &body).unwrap();
     let wh = dir.path().join("wh");
-    land(&input, &wh);
-    assert_eq!(rows(&wh, "raw"), 12);
+    let out = land(&input, &wh);
+    assert!(
+        out.contains("landed 16 messages (10 events, 6 rejects)"),
+        "{out}"
+    );
+    assert_eq!(rows(&wh, "raw"), 16);
     assert_eq!(rows(&wh, "assessments"), 10);
     let rejects = read_table(&wh, "rejects");
-    let kinds: Vec<String> = rejects
-        .iter()
-        .flat_map(|b| {
-            b.column_by_name("error_kind")
-                .unwrap()
-                .as_string::<i32>()
-                .iter()
-                .map(|s| s.unwrap().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    assert_eq!(kinds, ["wrong_type", "not_an_object"]);
-    let offsets: Vec<i64> = rejects
-        .iter()
-        .flat_map(|b| {
-            b.column_by_name("_offset")
-                .unwrap()
-                .as_primitive::<arrow_array::types::Int64Type>()
-                .values()
-                .to_vec()
-        })
-        .collect();
-    assert_eq!(offsets, [5, 6]);
+    let kinds = column(&rejects, "error_kind", |c, i| {
+        c.as_string::<i32>().value(i).to_owned()
+    });
+    assert_eq!(
+        kinds,
+        [
+            "wrong_type",
+            "not_an_object",
+            "malformed_json",
+            "malformed_json",
+            "malformed_json",
+            "invalid_utf8"
+        ]
+    );
+    // A bad line is the message at its index among the non-blank lines: event i is followed
+    // by bad line i.
+    let offsets = column(&rejects, "_offset", |c, i| {
+        c.as_primitive::<arrow_array::types::Int64Type>().value(i)
+    });
+    assert_eq!(offsets, [1, 3, 5, 7, 9, 11]);
+    // Kept byte for byte, so the line can be mended and landed again.
+    let values = column(&rejects, "value", |c, i| {
+        c.as_binary::<i32>().value(i).to_vec()
+    });
+    assert_eq!(values, bad.map(<[u8]>::to_vec));
+    let messages = column(&rejects, "error", |c, i| {
+        c.as_string::<i32>().value(i).to_owned()
+    });
+    // What is wrong and where, in words a user can act on.
+    let end = truncated.len();
+    assert!(
+        messages[2].contains(&format!("at byte {end}: EOF while parsing")),
+        "{messages:?}"
+    );
+    assert!(
+        messages[3].starts_with("malformed_json at byte 1: "),
+        "{messages:?}"
+    );
+    assert!(
+        messages[4].contains("at byte 16: trailing characters"),
+        "{messages:?}"
+    );
 }
 
 #[test]

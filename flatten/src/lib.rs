@@ -346,7 +346,7 @@ impl Flattener {
             &mut tape,
         ) {
             Ok(()) => self.decoder.decode(&tape.0, prov),
-            Err(e) => Err(map_parse_error(&e)),
+            Err(e) => Err(map_parse_error(&e, value)),
         };
         self.tape = tape.reset();
         self.input = input;
@@ -415,19 +415,54 @@ fn parse_error(kind: ErrorKind, byte_offset: usize, message: &str) -> Validation
     }
 }
 
-fn map_parse_error(e: &simd_json::Error) -> ValidationError {
+fn map_parse_error(e: &simd_json::Error, value: &[u8]) -> ValidationError {
     use simd_json::ErrorType as T;
     let kind = match e.error() {
         T::InvalidUtf8 => ErrorKind::InvalidUtf8,
         T::DepthLimitExceeded => ErrorKind::TooDeep,
         T::InputTooLarge => ErrorKind::TooLarge,
-        _ => ErrorKind::MalformedJson,
+        _ => return diagnose_malformed(e, value),
     };
     let message = match e.error() {
-        T::TrailingData => "trailing data after the JSON value".to_owned(),
         T::InvalidUtf8 => "value is not valid UTF-8".to_owned(),
         T::DepthLimitExceeded => "value nests deeper than max_depth".to_owned(),
         other => format!("{other:?}"),
     };
     parse_error(kind, e.index(), &message)
+}
+
+/// A malformed value's error as a user can act on it. simd-json names the state its second
+/// stage was in (a truncated event is `ExpectedFalse`, two values on a line
+/// `InternalError`); on this cold path serde_json reads the value again and says what is
+/// wrong where ("EOF while parsing an object", "trailing characters", at the byte it
+/// stopped). If serde_json accepts the value, simd-json's own error is reported.
+#[cold]
+fn diagnose_malformed(e: &simd_json::Error, value: &[u8]) -> ValidationError {
+    use serde::Deserialize as _;
+    let mut de = serde_json::Deserializer::from_slice(value);
+    let err = match serde::de::IgnoredAny::deserialize(&mut de).and_then(|_| de.end()) {
+        Ok(()) => {
+            return parse_error(
+                ErrorKind::MalformedJson,
+                e.index(),
+                &format!("{:?}", e.error()),
+            );
+        }
+        Err(err) => err,
+    };
+    let full = err.to_string();
+    let location = format!(" at line {} column {}", err.line(), err.column());
+    let message = full.strip_suffix(&location).unwrap_or(&full);
+    // serde_json counts lines from 1 and bytes within a line from 1; at the end of the input
+    // it points at the last byte, the end is clearer.
+    if err.is_eof() {
+        return parse_error(ErrorKind::MalformedJson, value.len(), message);
+    }
+    let line_start: usize = value
+        .split(|b| *b == b'\n')
+        .take(err.line().saturating_sub(1))
+        .map(|l| l.len() + 1)
+        .sum();
+    let at = (line_start + err.column().saturating_sub(1)).min(value.len());
+    parse_error(ErrorKind::MalformedJson, at, message)
 }

@@ -84,16 +84,28 @@ fn wrong_type_deep_inside_names_the_path() {
 
 #[test]
 fn malformed_json_and_trailing_garbage() {
-    for bad in [
-        &b"{not json"[..],
-        b"{\"keen_id\":\"x\"",
-        b"{\"keen_id\":\"x\"} trailing",
-        b"{} {}",
+    // What is wrong, at the byte where it was found (the end of the value for a truncated
+    // one), in words a user can act on.
+    for (bad, err_want) in [
+        (&b"{not json"[..], "at byte 1: key must be a string"),
+        (
+            b"{\"keen_id\":\"x\"",
+            "at byte 14: EOF while parsing an object",
+        ),
+        (
+            b"{\"keen_id\":\"x\"} trailing",
+            "at byte 16: trailing characters",
+        ),
+        (b"{} {}", "at byte 3: trailing characters"),
+        (
+            b"{\n  \"a\": [1,\n  2 x]}",
+            "at byte 17: expected `,` or `]`",
+        ),
     ] {
         let (kind, path, err) = reject(bad);
         assert_eq!(kind, "malformed_json", "{}", String::from_utf8_lossy(bad));
         assert_eq!(path, V::Null);
-        assert!(err.starts_with("malformed_json at byte"), "{err}");
+        assert_eq!(err, format!("malformed_json {err_want}"));
     }
 }
 

@@ -21,7 +21,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[command(version, about)]
 struct Args {
     /// Event file to land: a JSON array (like the original dataset) or NDJSON, detected
-    /// from its first byte. Topic = the file's name, partition 0, offset = event index.
+    /// from its first byte. Topic = the file's name, partition 0, offset = event index (in
+    /// NDJSON: the index among non-blank lines; a line that is not one event is a reject).
     #[arg(long, conflicts_with = "brokers", required_unless_present = "brokers")]
     input: Option<PathBuf>,
     /// Kafka bootstrap servers: land `--topic` bounded, from the warehouse's committed

@@ -31,7 +31,9 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 
+mod lines;
 mod parallel;
+pub use lines::{Line, NdjsonLines};
 pub use parallel::{Validated, ValidationOptions, validate_bytes, validate_file};
 
 /// Layout of an input file.
