@@ -6,7 +6,7 @@
 //! warehouse's rotation policy says so, and commits everything at [`Sink::finish`].
 
 use anyhow::{Context as _, Result, bail};
-use assessment_flatten::{FlattenConfig, Flattened, Flattener, Message};
+use assessment_flatten::{ErrorKind, FlattenConfig, Flattened, Flattener, Message};
 use assessment_schema::tables::{self, Table};
 use hdfs_sink::{CommitInfo, RangeWriter, Warehouse};
 use kafka_io::json::{InputFormat, JsonElements, NdjsonLines};
@@ -546,29 +546,69 @@ async fn write_chunks(mut sink: Sink, rx: &mut mpsc::Receiver<Result<Chunk>>) ->
     Ok(sink)
 }
 
-/// The events of a file: a JSON array's elements (compacted; a structural error ends the
-/// file), or NDJSON's non-blank lines as they are — a line that is not one valid JSON value
-/// is a message like any other, which the flattener lands as a reject, and the next line
-/// is read. A line's offset is its index among the non-blank lines.
+/// The events of a file: a JSON array's elements (compacted), or NDJSON's non-blank lines as
+/// they are — a line that is not one valid JSON value is a message like any other, which the
+/// flattener lands as a reject, and the next line is read. A line's offset is its index
+/// among the non-blank lines. An array element the splitter can delimit but not parse (a bad
+/// token or escape, invalid UTF-8) is [`FileEvent::Malformed`]; a structural error (the
+/// element has no known end) ends the file with an error.
 enum FileEvents {
-    Array(JsonElements<std::fs::File>),
+    Array(Box<JsonElements<std::fs::File>>),
     Lines(NdjsonLines<std::fs::File>),
+}
+
+/// One event of a file, with its index.
+enum FileEvent<'a> {
+    Event(u64, &'a [u8]),
+    /// An array element that is not valid JSON: its compacted bytes, where in them it broke,
+    /// and why.
+    Malformed {
+        index: u64,
+        bytes: &'a [u8],
+        at: usize,
+        reason: String,
+    },
 }
 
 impl FileEvents {
     fn new(file: std::fs::File, format: InputFormat) -> Self {
         match format {
             InputFormat::Ndjson => FileEvents::Lines(NdjsonLines::new(file)),
-            _ => FileEvents::Array(JsonElements::new(file, format)),
+            _ => FileEvents::Array(Box::new(JsonElements::new(file, format))),
         }
     }
 
-    /// The next event: its index in the file and its bytes.
-    fn next_event(&mut self) -> kafka_io::Result<Option<(u64, &[u8])>> {
-        Ok(match self {
-            FileEvents::Array(e) => e.next_element()?.map(|e| (e.index, e.bytes)),
-            FileEvents::Lines(l) => l.next_line()?.map(|l| (l.index, l.bytes)),
-        })
+    fn next_event(&mut self) -> kafka_io::Result<Option<FileEvent<'_>>> {
+        let elements = match self {
+            FileEvents::Lines(l) => {
+                return Ok(l.next_line()?.map(|l| FileEvent::Event(l.index, l.bytes)));
+            }
+            FileEvents::Array(e) => e,
+        };
+        let err = match elements.advance() {
+            Ok(_) => {
+                return Ok(elements
+                    .current()
+                    .map(|e| FileEvent::Event(e.index, e.bytes)));
+            }
+            Err(err) => err,
+        };
+        match (err, elements.malformed_element()) {
+            (
+                kafka_io::Error::Malformed {
+                    byte_offset,
+                    reason,
+                    ..
+                },
+                Some(el),
+            ) => Ok(Some(FileEvent::Malformed {
+                index: el.index,
+                bytes: el.bytes,
+                at: usize::try_from(byte_offset.saturating_sub(el.byte_offset)).unwrap_or(0),
+                reason: format!("{reason} (byte {byte_offset} of the file)"),
+            })),
+            (err, _) => Err(err),
+        }
     }
 }
 
@@ -605,7 +645,7 @@ pub async fn land_file(
         let mut first = None;
         let mut last = 0;
         loop {
-            let (index, bytes) = match input.next_event() {
+            let event = match input.next_event() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
@@ -614,12 +654,25 @@ pub async fn land_file(
                     return;
                 }
             };
+            let (FileEvent::Event(index, bytes) | FileEvent::Malformed { index, bytes, .. }) =
+                event;
             let offset = i64::try_from(index).unwrap_or(i64::MAX);
             if offset < resume {
                 continue;
             }
             let msg = Message::new(&reader_topic, 0, offset, bytes);
-            if let Err(e) = flattener.push(&msg) {
+            let pushed = match &event {
+                FileEvent::Event(..) => flattener.push(&msg),
+                FileEvent::Malformed { at, reason, .. } => {
+                    let kind = if reason.contains("UTF-8") {
+                        ErrorKind::InvalidUtf8
+                    } else {
+                        ErrorKind::MalformedJson
+                    };
+                    flattener.push_malformed(&msg, kind, *at, reason)
+                }
+            };
+            if let Err(e) = pushed {
                 send(Err(e.into()));
                 return;
             }

@@ -194,6 +194,77 @@ fn ndjson_with_bad_lines_lands_them_as_rejects() {
 }
 
 #[test]
+fn bad_elements_of_an_array_land_as_rejects_and_the_rest_lands() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.json");
+    let events: Vec<String> = Generator::new(4, 4).collect();
+    // Elements the splitter can delimit but not parse: a bad escape, a missing comma whose
+    // compacted form (`[12]`) would parse, invalid UTF-8.
+    let bad: [&[u8]; 3] = [
+        br#"{"keen_id": "a\x"}"#,
+        br#"{"keen_id": "b", "n": [1 2]}"#,
+        b"{\"keen_id\": \"\xff\"}",
+    ];
+    let mut body = b"[\n".to_vec();
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            body.extend_from_slice(b",\n");
+        }
+        body.extend_from_slice(e.as_bytes());
+        if let Some(b) = bad.get(i) {
+            body.extend_from_slice(b",\n");
+            body.extend_from_slice(b);
+        }
+    }
+    body.extend_from_slice(b"\n]\n");
+    std::fs::write(&input, &body).unwrap();
+    let wh = dir.path().join("wh");
+    let out = land(&input, &wh);
+    assert!(
+        out.contains("landed 7 messages (4 events, 3 rejects)"),
+        "{out}"
+    );
+    assert_eq!(rows(&wh, "raw"), 7);
+    assert_eq!(rows(&wh, "assessments"), 4);
+    let rejects = read_table(&wh, "rejects");
+    let offsets = column(&rejects, "_offset", |c, i| {
+        c.as_primitive::<arrow_array::types::Int64Type>().value(i)
+    });
+    assert_eq!(offsets, [1, 3, 5]);
+    let kinds = column(&rejects, "error_kind", |c, i| {
+        c.as_string::<i32>().value(i).to_owned()
+    });
+    assert_eq!(kinds, ["malformed_json", "malformed_json", "invalid_utf8"]);
+    // The value is the element compacted (whitespace outside strings removed), as in `raw`.
+    let values = column(&rejects, "value", |c, i| {
+        c.as_binary::<i32>().value(i).to_vec()
+    });
+    assert_eq!(values[0], br#"{"keen_id":"a\x"}"#);
+    assert_eq!(values[1], br#"{"keen_id":"b","n":[12]}"#);
+    // The error says what and where: in the element and in the file.
+    let messages = column(&rejects, "error", |c, i| {
+        c.as_string::<i32>().value(i).to_owned()
+    });
+    let file_pos = |b: &[u8]| body.windows(b.len()).position(|w| w == b).unwrap();
+    let escape_at = file_pos(bad[0]) + 15;
+    assert_eq!(
+        messages[0],
+        format!(
+            "malformed_json at byte 15: invalid escape in a string (byte {escape_at} of the file)"
+        )
+    );
+    let two_at = file_pos(bad[1]) + 25;
+    assert!(
+        messages[1].starts_with("malformed_json at byte 25: "),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].ends_with(&format!("(byte {two_at} of the file)")),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn a_structurally_broken_array_stops_with_its_position() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("broken.json");

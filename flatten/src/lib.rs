@@ -45,11 +45,12 @@ mod columns;
 mod decode;
 mod output;
 
-use assessment_schema::{Error as ValidationError, ErrorKind, Table};
+use assessment_schema::{Error as ValidationError, Table};
 use columns::{BinCol, DictCol, I32Col, I64Col, StrCol, TsCol};
 use decode::{Decoder, Prov};
 use simd_json::{Buffers, Tape};
 
+pub use assessment_schema::ErrorKind;
 pub use output::{BatchStats, Flattened};
 
 /// Errors of the flattener itself. Bad *input* is never an error: it becomes a `rejects` row.
@@ -249,6 +250,47 @@ impl Flattener {
     /// Only [`Error::BatchFull`], when the message would overflow Arrow's 2 GiB column limit;
     /// nothing has been appended then. Invalid input is never an error.
     pub fn push(&mut self, msg: &Message<'_>) -> Result<(), Error> {
+        let (topic_key, timestamp_us) = self.push_raw(msg)?;
+        let prov = Prov {
+            topic_key,
+            partition: msg.partition,
+            offset: msg.offset,
+        };
+        match self.parse_and_decode(msg.value, prov) {
+            Ok(()) => self.stats.accepted += 1,
+            Err(e) => self.reject(msg, topic_key, timestamp_us, &e),
+        }
+        Ok(())
+    }
+
+    /// Appends a message its caller already found not to be JSON, with the caller's
+    /// diagnosis: a `raw` row and a `rejects` row of `kind` (e.g. `malformed_json`,
+    /// `invalid_utf8`) whose error reads `"{kind} at byte {byte_offset}: {reason}"`. For
+    /// bytes that are not parsed again, e.g. an element of a JSON array file that its
+    /// splitter could delimit but not parse, whose compacted form might parse.
+    ///
+    /// # Errors
+    /// As [`Flattener::push`].
+    pub fn push_malformed(
+        &mut self,
+        msg: &Message<'_>,
+        kind: ErrorKind,
+        byte_offset: usize,
+        reason: &str,
+    ) -> Result<(), Error> {
+        let (topic_key, timestamp_us) = self.push_raw(msg)?;
+        self.reject(
+            msg,
+            topic_key,
+            timestamp_us,
+            &parse_error(kind, byte_offset, reason),
+        );
+        Ok(())
+    }
+
+    /// What every message gets: the size check, the counts, the `raw` row.
+    #[inline]
+    fn push_raw(&mut self, msg: &Message<'_>) -> Result<(usize, Option<i64>), Error> {
         let vlen = msg.value.map_or(0, <[u8]>::len);
         let biggest = self
             .raw
@@ -270,16 +312,7 @@ impl Flattener {
         if self.config.build_raw {
             self.raw.push(msg, topic_key, timestamp_us);
         }
-        let prov = Prov {
-            topic_key,
-            partition: msg.partition,
-            offset: msg.offset,
-        };
-        match self.parse_and_decode(msg.value, prov) {
-            Ok(()) => self.stats.accepted += 1,
-            Err(e) => self.reject(msg, topic_key, timestamp_us, &e),
-        }
-        Ok(())
+        Ok((topic_key, timestamp_us))
     }
 
     /// The key of `topic` in this batch's topic dictionary.

@@ -163,6 +163,11 @@ pub struct JsonElements<R> {
     stop_at: Option<u64>,
     /// Where the last call stopped because of `stop_at`.
     stopped_at: Option<u64>,
+    /// The last call failed on an element whose extent is known: where it started (it is
+    /// in `el.buf`).
+    malformed_start: Option<u64>,
+    /// Start of the element the last call returned.
+    current_start: Option<u64>,
 }
 
 /// The element being scanned (separate from the reader so both can be borrowed).
@@ -364,6 +369,8 @@ impl<R: Read> JsonElements<R> {
             index: 0,
             stop_at: None,
             stopped_at: None,
+            malformed_start: None,
+            current_start: None,
             el: Elem {
                 buf: Vec::with_capacity(16 * 1024),
                 stack: Vec::with_capacity(16),
@@ -427,6 +434,20 @@ impl<R: Read> JsonElements<R> {
         self.pos
     }
 
+    /// The element the last [`JsonElements::next_element`] call rejected, compacted, when
+    /// its extent is known (a bad token or escape, a grammar error inside balanced brackets,
+    /// invalid UTF-8): a caller can keep it, e.g. as a reject, and read on. `None` after a
+    /// success or a structural error (then the element has no known end). Compaction may
+    /// make a malformed element parse (`[1 2]` becomes `[12]`): keep the error with it.
+    pub fn malformed_element(&self) -> Option<Element<'_>> {
+        self.malformed_start.map(|start| Element {
+            index: self.index - 1,
+            byte_offset: start,
+            bytes: &self.el.buf,
+            key_value: None,
+        })
+    }
+
     /// Number of elements started so far (the index the next element will get).
     pub fn elements_seen(&self) -> u64 {
         self.index
@@ -434,21 +455,39 @@ impl<R: Read> JsonElements<R> {
 
     /// Returns the next element, `Ok(None)` at the end of the input.
     pub fn next_element(&mut self) -> Result<Option<Element<'_>>> {
+        self.advance()?;
+        Ok(self.current())
+    }
+
+    /// Moves to the next element without borrowing it: `Ok(true)` if there is one, then
+    /// [`JsonElements::current`] returns it; `Ok(false)` at the end of the input. The same
+    /// as [`JsonElements::next_element`] for callers that must look at
+    /// [`JsonElements::malformed_element`] after an error in the same scope.
+    pub fn advance(&mut self) -> Result<bool> {
+        self.current_start = None;
         match self.step()? {
             Step::Element(start) => {
-                let bytes: &[u8] = match self.borrowed {
-                    Some(len) => &self.src.window()[..len],
-                    None => &self.el.buf,
-                };
-                Ok(Some(Element {
-                    index: self.index - 1,
-                    byte_offset: start,
-                    bytes,
-                    key_value: self.el.key_range.clone().map(|r| &bytes[r]),
-                }))
+                self.current_start = Some(start);
+                Ok(true)
             }
-            Step::Eof => Ok(None),
+            Step::Eof => Ok(false),
         }
+    }
+
+    /// The element the last successful [`JsonElements::advance`] moved to (`None` after the
+    /// end of the input or an error).
+    pub fn current(&self) -> Option<Element<'_>> {
+        let start = self.current_start?;
+        let bytes: &[u8] = match self.borrowed {
+            Some(len) => &self.src.window()[..len],
+            None => &self.el.buf,
+        };
+        Some(Element {
+            index: self.index - 1,
+            byte_offset: start,
+            bytes,
+            key_value: self.el.key_range.clone().map(|r| &bytes[r]),
+        })
     }
 
     fn malformed(&mut self, at: u64, reason: impl Into<String>) -> Error {
@@ -499,6 +538,7 @@ impl<R: Read> JsonElements<R> {
         self.pending = 0;
         self.borrowed = None;
         self.stopped_at = None;
+        self.malformed_start = None;
         // Phase 1: skip separators until an element starts (or the input ends).
         loop {
             if matches!(self.phase, Phase::Done) {
@@ -950,6 +990,7 @@ impl<R: Read> JsonElements<R> {
             if self.format == InputFormat::Ndjson {
                 self.phase = Phase::SkipLine;
             }
+            self.malformed_start = Some(start);
             return Err(Error::Malformed {
                 element_index: self.index - 1,
                 byte_offset: at,
@@ -1564,6 +1605,11 @@ mod tests {
         // trailing comma
         let got = split(br#"[1,]"#, InputFormat::JsonArray);
         assert_eq!(got[1], Err("1@3".into()));
+        // The broken element has no known end: nothing to keep.
+        let mut r = JsonElements::new(&br#"[{"a":1}, {"b":]}]"#[..], InputFormat::JsonArray);
+        assert!(r.next_element().is_ok());
+        assert!(r.next_element().is_err());
+        assert_eq!(r.malformed_element(), None);
     }
 
     #[test]
@@ -1612,6 +1658,7 @@ mod tests {
             (br#"{"a":[1 2]}"#, 8),
             (br#"{"a":"\u12g4"}"#, 10),
             (br#"{,}"#, 1),
+            (b"{\"a\":\"\xff\"}", 0),
         ] {
             let mut input = b"[1,".to_vec();
             input.extend_from_slice(bad);
@@ -1629,7 +1676,14 @@ mod tests {
                 other => panic!("{}: {other:?}", String::from_utf8_lossy(bad)),
             }
             assert!(r.can_continue());
+            let kept = r.malformed_element().expect("kept for a reject");
+            let compact: Vec<u8> = bad.iter().copied().filter(|b| *b != b' ').collect();
+            assert_eq!(
+                (kept.index, kept.byte_offset, kept.bytes),
+                (1, 3, &compact[..])
+            );
             assert_eq!(r.next_element().unwrap().unwrap().bytes, b"2");
+            assert_eq!(r.malformed_element(), None);
             assert!(r.next_element().unwrap().is_none());
         }
     }
