@@ -7,6 +7,8 @@
 #   (a') `kcat -C -e -o beginning > /dev/null`, for reference;
 #   (b)  `land --brokers --topic --warehouse hdfs://...`, bounded: all five tables, zstd,
 #        exactly-once commit protocol, into the MiniDFS;
+#   (b') the same with `--tables assessments,questions,options`: the tables Spark writes
+#        (assessments with its nested `sequences`; plus `rejects`, always landed, empty);
 #   (c)  the recipe's job in PySpark local[2] (benches/scripts/spark_recipe.py): Kafka batch
 #        source, from_json with the full schema, explode questions and options, three
 #        Parquet tables (zstd) into the same HDFS.
@@ -80,6 +82,9 @@ say "(a') kcat -C -e > /dev/null"
 read -r T_K RSS_K < <(run kcat /dev/null kcat -C -b "$BROKERS" -t "$TOPIC" -o beginning -e -q)
 say "(b) land --brokers -> $HDFS$BASE/land"
 read -r T_B RSS_B < <(run land "$WORK/land.out" env RUST_LOG=warn "$BIN/land" --brokers "$BROKERS" --topic "$TOPIC" --warehouse "$HDFS$BASE/land")
+say "(b') land --brokers --tables assessments,questions,options -> $HDFS$BASE/land3"
+read -r T_B3 RSS_B3 < <(run land3 "$WORK/land3.out" env RUST_LOG=warn "$BIN/land" --brokers "$BROKERS" --topic "$TOPIC" \
+  --warehouse "$HDFS$BASE/land3" --tables assessments,questions,options)
 say "(c) PySpark recipe -> $HDFS$BASE/spark"
 read -r T_C RSS_C < <(run spark "$WORK/spark.out" "$VENV/bin/python" benches/scripts/spark_recipe.py --brokers "$BROKERS" --events "$N" \
   --topic "$TOPIC" --out "$HDFS$BASE/spark" --land "$HDFS$BASE/land" --jars "$JARS")
@@ -99,15 +104,18 @@ row() { # name seconds rss_kb [note]
 printf '%-36s %11s %15s %13s %11s\n' run time events/s MB/s "peak RSS"
 row "(a)  consume > /dev/null" "$T_A" "$RSS_A" "($N_A messages)"
 row "(a') kcat -C -e > /dev/null" "$T_K" "$RSS_K"
-row "(b)  land --brokers -> HDFS" "$T_B" "$RSS_B"
+row "(b)  land --brokers -> HDFS" "$T_B" "$RSS_B" "(five tables)"
+row "(b') land --tables (Spark's three)" "$T_B3" "$RSS_B3" "(assessments, questions, options)"
 row "(c)  PySpark recipe (start + job)" "$SPARK_TOTAL" "$((RSS_C + JVM_RSS))" "(python + JVM peak RSS)"
 row "(c') PySpark recipe (job only)" "$SPARK_JOB" "$JVM_RSS" "(without the ${SPARK_START}s SparkSession start; JVM peak RSS)"
 echo
 sed -n '1,2p' "$WORK/land.out"
+sed -n '1,2p' "$WORK/land3.out"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 echo "ratio land/(a)  consume: $(ratio "$T_A" "$T_B")x   (target >= 0.7)"
 echo "ratio land/(a') kcat:    $(ratio "$T_K" "$T_B")x"
 echo "ratio land/(c)  Spark:   $(ratio "$SPARK_TOTAL" "$T_B")x   (target >= 20; job only: $(ratio "$SPARK_JOB" "$T_B")x)"
+echo "same three tables as Spark: land/(a) $(ratio "$T_A" "$T_B3")x, land/(c) $(ratio "$SPARK_TOTAL" "$T_B3")x (job only: $(ratio "$SPARK_JOB" "$T_B3")x)"
 
 ok=1
 [[ "$N_A" == "$N" ]] || { echo "MISMATCH: consume read $N_A messages, expected $N"; ok=0; }
@@ -118,4 +126,8 @@ for t in assessments questions options; do
   [[ -n "$l" && "$l" == "$s" ]] || { echo "MISMATCH in $t"; ok=0; }
 done
 [[ "$(kv land_assessments)" == "$N" ]] || { echo "MISMATCH: land has $(kv land_assessments) assessments, expected $N"; ok=0; }
+for t in assessments questions options; do
+  l3=$(awk -v t="$t" '$1 == t {print $2}' "$WORK/land3.out")
+  [[ "$l3" == "$(kv "spark_$t")" ]] || { echo "MISMATCH in $t of (b'): $l3"; ok=0; }
+done
 ((ok)) && echo "row counts: identical" || exit 1

@@ -29,6 +29,7 @@
 use crate::land::{Chunk, Sink, Totals, kafka_message};
 use anyhow::{Context as _, Result, anyhow, bail};
 use assessment_flatten::{FlattenConfig, Flattener};
+use assessment_schema::tables::Table;
 use hdfs_sink::Warehouse;
 use kafka_io::{
     Batch, KafkaConfig, RebalanceHandler, StartOffset, StreamingConsumer, StreamingOptions,
@@ -55,6 +56,9 @@ pub struct FollowOptions {
     pub streaming: StreamingOptions,
     /// Flattener settings.
     pub flatten: FlattenConfig,
+    /// Tables to land (`rejects` is always landed, see [`crate::land::select_tables`]).
+    /// Without `raw`, the flattener does not build it. Default: all five.
+    pub tables: Vec<Table>,
     /// Chunks queued between the consumer thread and the writer before the consumer pauses
     /// its partitions. Default 3.
     pub in_flight_chunks: usize,
@@ -82,6 +86,7 @@ impl FollowOptions {
                 ..StreamingOptions::new(group)
             },
             flatten: FlattenConfig::default(),
+            tables: Table::ALL.to_vec(),
             in_flight_chunks: 3,
             lag_every: Duration::from_secs(2),
             max_write_failures: 10,
@@ -237,7 +242,7 @@ async fn sink_loop(
     opts: &FollowOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Totals> {
-    let mut sink = Sink::new(warehouse);
+    let mut sink = Sink::with_tables(warehouse, &opts.tables);
     if !opts.flatten.nested_sequences {
         sink = sink.without_sequences();
     }
@@ -506,7 +511,10 @@ fn consumer_loop(
     };
     let mut consumer = StreamingConsumer::new(kafka, &[topic], opts.streaming.clone(), handler)
         .with_context(|| format!("joining group {}", opts.streaming.group_id))?;
-    let mut flattener = Flattener::new(opts.flatten.clone());
+    let mut flattener = Flattener::new(FlattenConfig {
+        build_raw: opts.flatten.build_raw && opts.tables.contains(&Table::Raw),
+        ..opts.flatten.clone()
+    });
     let mut pending: VecDeque<ToSink> = VecDeque::new();
     let mut paused = false;
     let mut consumed: BTreeMap<TopicPartition, i64> = BTreeMap::new();

@@ -1,6 +1,7 @@
 //! `land --follow` against the real Kafka and HDFS of `scripts/test-cluster`: streaming in a
 //! consumer group, wall-clock rotation, clean exit on SIGTERM, two members sharing a topic,
-//! and bad input through Kafka landing as rejects without stopping anything.
+//! bad input through Kafka landing as rejects without stopping anything, and `--tables` with
+//! `--without-sequences`.
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -220,4 +221,74 @@ fn bad_input_through_kafka_lands_as_rejects_and_does_not_stop_the_pipeline() {
         env!("CARGO_BIN_EXE_verify"),
         &["--warehouse", &url, "--balance", "raw=assessments+rejects"],
     );
+}
+
+#[test]
+fn follow_lands_the_chosen_tables_without_sequences() {
+    let topic = unique("it-follow-flat");
+    create_topic(&topic, 2, &[]);
+    let url = format!("{}/{}", hdfs(), unique("it-follow-flat-wh"));
+    let group = unique("it-follow-flat-group");
+    let dir = tempfile::tempdir().unwrap();
+    let rt = rt();
+
+    let events: Vec<String> = Generator::new(23, 400).collect();
+    let producer = TestProducer::new();
+    for e in &events {
+        producer.send(&topic, Some(keen_id(e).as_bytes()), Some(e.as_bytes()));
+    }
+    producer.flush();
+    let follower = Follower::spawn(
+        dir.path(),
+        "flat",
+        &topic,
+        &url,
+        &group,
+        &[
+            "--tables",
+            "assessments,questions,options",
+            "--without-sequences",
+        ],
+    );
+    wait_landed(&rt, &url, &topic, Duration::from_secs(90));
+    let (code, summary) = follower.terminate(Duration::from_secs(30));
+    assert_eq!(code, Some(0), "exit code; summary:\n{summary}");
+    assert!(
+        summary.contains("landed 400 messages (400 events, 0 rejects)"),
+        "{summary}"
+    );
+
+    let wh = open_warehouse(&rt, &url);
+    let assessments = rt.block_on(wh.read_committed("assessments")).unwrap();
+    assert!(!assessments.is_empty());
+    let mut questions_expected = 0i64;
+    for b in &assessments {
+        assert!(
+            b.schema().column_with_name("sequences").is_none(),
+            "flat assessments: {:?}",
+            b.schema()
+        );
+        let counts = b.column_by_name("question_count").unwrap();
+        let counts = arrow_array::cast::AsArray::as_primitive::<arrow_array::types::Int32Type>(
+            counts.as_ref(),
+        );
+        questions_expected += counts.values().iter().map(|c| i64::from(*c)).sum::<i64>();
+    }
+    let rows = |t: &str| -> usize {
+        rt.block_on(wh.read_committed(t))
+            .unwrap()
+            .iter()
+            .map(arrow_array::RecordBatch::num_rows)
+            .sum()
+    };
+    assert_eq!(rows("assessments"), 400);
+    assert_eq!(rows("questions") as i64, questions_expected);
+    assert!(rows("options") > rows("questions"));
+    // `raw` was not landed: the ranges declare only the chosen tables.
+    assert_eq!(rows("raw"), 0);
+    let mut landed = landed_keen_ids(&rt, &url);
+    landed.sort();
+    let mut produced: Vec<String> = events.iter().map(|e| keen_id(e)).collect();
+    produced.sort();
+    assert_eq!(landed, produced, "every event once");
 }

@@ -84,7 +84,7 @@ struct Args {
     /// Tables to land, comma-separated, from raw,assessments,questions,options,rejects.
     /// `rejects` is always landed (bad input is never dropped); without `raw` it is not even
     /// built. Each range's commit marker lists the tables it holds, so `verify --balance
-    /// raw=…` skips ranges landed without raw. With --input and bounded --brokers.
+    /// raw=…` skips ranges landed without raw.
     #[arg(long, default_value = "raw,assessments,questions,options,rejects")]
     tables: String,
     /// Land `assessments` without its nested `sequences` column: the flat tables only (the
@@ -149,6 +149,7 @@ fn main() -> Result<()> {
                 opts.streaming.instance_id = args.instance_id.clone();
                 opts.streaming.session_timeout = args.session_timeout;
                 opts.flatten.nested_sequences = !args.without_sequences;
+                opts.tables = examples::land::parse_tables(&args.tables)?;
                 land_topic_follow(&kafka, topic, warehouse, &opts, examples::shutdown_signal())
                     .await?
             }
