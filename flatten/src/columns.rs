@@ -79,10 +79,14 @@ fn pack_bits(bools: &[bool]) -> BooleanBuffer {
     BooleanBuffer::new(Buffer::from_vec(words), 0, bools.len())
 }
 
-/// Moves a vector's contents out, leaving an empty vector with the same capacity behind.
+/// Moves a vector's contents out, leaving an empty vector behind with room for as many
+/// values plus an eighth: the next batch of similar size fills it without growing (no copy
+/// of what it holds). Sized from the length, not the capacity, so doubling's overshoot is
+/// not carried from batch to batch (a 25 MB column stays under glibc's 32 MiB limit for
+/// reusing freed memory instead of mapping fresh pages for every batch).
 fn take_keep_capacity<T>(v: &mut Vec<T>) -> Vec<T> {
-    let cap = v.capacity();
-    std::mem::replace(v, Vec::with_capacity(cap))
+    let hint = v.len() + v.len() / 8;
+    std::mem::replace(v, Vec::with_capacity(hint))
 }
 
 /// A nullable UTF-8 column (Arrow `Utf8`).
