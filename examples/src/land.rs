@@ -664,7 +664,7 @@ pub async fn land_file(
             let pushed = match &event {
                 FileEvent::Event(..) => flattener.push(&msg),
                 FileEvent::Malformed { at, reason, .. } => {
-                    let kind = if reason.contains("UTF-8") {
+                    let kind = if std::str::from_utf8(bytes).is_err() {
                         ErrorKind::InvalidUtf8
                     } else {
                         ErrorKind::MalformedJson
