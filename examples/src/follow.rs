@@ -26,7 +26,7 @@
 //!   cleanly, and the program exits 0. A SIGKILL at any moment leaves only temp files and
 //!   uncommitted data files, which the next owner's recovery deletes.
 
-use crate::land::{Chunk, Sink, Totals, kafka_message};
+use crate::land::{Chunk, Sink, Totals, flatten_config_for, kafka_message, sink_for};
 use anyhow::{Context as _, Result, anyhow, bail};
 use assessment_flatten::{FlattenConfig, Flattener};
 use assessment_schema::tables::Table;
@@ -242,10 +242,7 @@ async fn sink_loop(
     opts: &FollowOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Totals> {
-    let mut sink = Sink::with_tables(warehouse, &opts.tables);
-    if !opts.flatten.nested_sequences {
-        sink = sink.without_sequences();
-    }
+    let mut sink = sink_for(warehouse, &opts.tables, &opts.flatten);
     let mut owned: HashMap<TopicPartition, u64> = HashMap::new();
     let mut failures: HashMap<TopicPartition, u32> = HashMap::new();
     let mut stopping = false;
@@ -511,10 +508,7 @@ fn consumer_loop(
     };
     let mut consumer = StreamingConsumer::new(kafka, &[topic], opts.streaming.clone(), handler)
         .with_context(|| format!("joining group {}", opts.streaming.group_id))?;
-    let mut flattener = Flattener::new(FlattenConfig {
-        build_raw: opts.flatten.build_raw && opts.tables.contains(&Table::Raw),
-        ..opts.flatten.clone()
-    });
+    let mut flattener = Flattener::new(flatten_config_for(&opts.flatten, &opts.tables));
     let mut pending: VecDeque<ToSink> = VecDeque::new();
     let mut paused = false;
     let mut consumed: BTreeMap<TopicPartition, i64> = BTreeMap::new();

@@ -514,19 +514,31 @@ impl Default for FileLandOptions {
 impl FileLandOptions {
     /// The flattener settings for the selected tables (`raw` built only if landed).
     fn flatten_config(&self) -> FlattenConfig {
-        let mut c = self.flatten.clone();
-        c.build_raw = c.build_raw && self.tables.contains(&Table::Raw);
-        c
+        flatten_config_for(&self.flatten, &self.tables)
     }
 
     /// A sink for the selected tables, with `assessments` as the flattener builds it.
     fn sink(&self, warehouse: Warehouse) -> Sink {
-        let sink = Sink::with_tables(warehouse, &self.tables);
-        if self.flatten.nested_sequences {
-            sink
-        } else {
-            sink.without_sequences()
-        }
+        sink_for(warehouse, &self.tables, &self.flatten)
+    }
+}
+
+/// `flatten` for landing `tables`: `raw` is built only if it is landed.
+pub(crate) fn flatten_config_for(flatten: &FlattenConfig, tables: &[Table]) -> FlattenConfig {
+    FlattenConfig {
+        build_raw: flatten.build_raw && tables.contains(&Table::Raw),
+        ..flatten.clone()
+    }
+}
+
+/// A sink landing `tables` (plus `rejects`), declaring `assessments` the way a flattener
+/// with `flatten` builds it (with or without the nested `sequences` column).
+pub(crate) fn sink_for(warehouse: Warehouse, tables: &[Table], flatten: &FlattenConfig) -> Sink {
+    let sink = Sink::with_tables(warehouse, tables);
+    if flatten.nested_sequences {
+        sink
+    } else {
+        sink.without_sequences()
     }
 }
 
@@ -550,24 +562,19 @@ async fn write_chunks(mut sink: Sink, rx: &mut mpsc::Receiver<Result<Chunk>>) ->
 /// they are — a line that is not one valid JSON value is a message like any other, which the
 /// flattener lands as a reject, and the next line is read. A line's offset is its index
 /// among the non-blank lines. An array element the splitter can delimit but not parse (a bad
-/// token or escape, invalid UTF-8) is [`FileEvent::Malformed`]; a structural error (the
+/// token or escape, invalid UTF-8) comes with its diagnosis; a structural error (the
 /// element has no known end) ends the file with an error.
 enum FileEvents {
     Array(Box<JsonElements<std::fs::File>>),
     Lines(NdjsonLines<std::fs::File>),
 }
 
-/// One event of a file, with its index.
-enum FileEvent<'a> {
-    Event(u64, &'a [u8]),
-    /// An array element that is not valid JSON: its compacted bytes, where in them it broke,
-    /// and why.
-    Malformed {
-        index: u64,
-        bytes: &'a [u8],
-        at: usize,
-        reason: String,
-    },
+/// One event of a file: its index, its bytes and, for an array element that is not valid
+/// JSON, where in the bytes it broke and why.
+struct FileEvent<'a> {
+    index: u64,
+    bytes: &'a [u8],
+    malformed: Option<(usize, String)>,
 }
 
 impl FileEvents {
@@ -581,15 +588,21 @@ impl FileEvents {
     fn next_event(&mut self) -> kafka_io::Result<Option<FileEvent<'_>>> {
         let elements = match self {
             FileEvents::Lines(l) => {
-                return Ok(l.next_line()?.map(|l| FileEvent::Event(l.index, l.bytes)));
+                return Ok(l.next_line()?.map(|l| FileEvent {
+                    index: l.index,
+                    bytes: l.bytes,
+                    malformed: None,
+                }));
             }
             FileEvents::Array(e) => e,
         };
         let err = match elements.advance() {
             Ok(_) => {
-                return Ok(elements
-                    .current()
-                    .map(|e| FileEvent::Event(e.index, e.bytes)));
+                return Ok(elements.current().map(|e| FileEvent {
+                    index: e.index,
+                    bytes: e.bytes,
+                    malformed: None,
+                }));
             }
             Err(err) => err,
         };
@@ -601,11 +614,13 @@ impl FileEvents {
                     ..
                 },
                 Some(el),
-            ) => Ok(Some(FileEvent::Malformed {
+            ) => Ok(Some(FileEvent {
                 index: el.index,
                 bytes: el.bytes,
-                at: usize::try_from(byte_offset.saturating_sub(el.byte_offset)).unwrap_or(0),
-                reason: format!("{reason} (byte {byte_offset} of the file)"),
+                malformed: Some((
+                    usize::try_from(byte_offset.saturating_sub(el.byte_offset)).unwrap_or(0),
+                    format!("{reason} (byte {byte_offset} of the file)"),
+                )),
             })),
             (err, _) => Err(err),
         }
@@ -654,17 +669,15 @@ pub async fn land_file(
                     return;
                 }
             };
-            let (FileEvent::Event(index, bytes) | FileEvent::Malformed { index, bytes, .. }) =
-                event;
-            let offset = i64::try_from(index).unwrap_or(i64::MAX);
+            let offset = i64::try_from(event.index).unwrap_or(i64::MAX);
             if offset < resume {
                 continue;
             }
-            let msg = Message::new(&reader_topic, 0, offset, bytes);
-            let pushed = match &event {
-                FileEvent::Event(..) => flattener.push(&msg),
-                FileEvent::Malformed { at, reason, .. } => {
-                    let kind = if std::str::from_utf8(bytes).is_err() {
+            let msg = Message::new(&reader_topic, 0, offset, event.bytes);
+            let pushed = match &event.malformed {
+                None => flattener.push(&msg),
+                Some((at, reason)) => {
+                    let kind = if std::str::from_utf8(event.bytes).is_err() {
                         ErrorKind::InvalidUtf8
                     } else {
                         ErrorKind::MalformedJson

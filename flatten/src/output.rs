@@ -113,31 +113,48 @@ struct SequenceParts {
     valid: Option<NullBuffer>,
 }
 
+/// A list (offsets and validity `list`) of `fields` structs made of `columns`; an Arrow error
+/// is the struct's `item_table`'s or the list's `list_table`'s.
+fn list_of_structs(
+    fields: Fields,
+    columns: Vec<ArrayRef>,
+    (offsets, nulls): (OffsetBuffer<i32>, Option<NullBuffer>),
+    item_table: Table,
+    list_table: Table,
+) -> Result<ArrayRef, Error> {
+    let items =
+        StructArray::try_new(fields.clone(), columns, None).map_err(|source| Error::Arrow {
+            table: item_table,
+            source,
+        })?;
+    let list =
+        ListArray::try_new(list_of(fields), offsets, Arc::new(items), nulls).map_err(|source| {
+            Error::Arrow {
+                table: list_table,
+                source,
+            }
+        })?;
+    Ok(Arc::new(list))
+}
+
 /// `assessments.sequences`: options in questions in events, sharing the flat tables' arrays.
 fn nested_sequences_column(p: SequenceParts) -> Result<ArrayRef, Error> {
     let arrow = |table| move |source| Error::Arrow { table, source };
-    let option_struct =
-        StructArray::try_new(option_fields(), p.options, None).map_err(arrow(Table::Options))?;
-    let (offsets, nulls) = p.question_options;
-    let options_list = ListArray::try_new(
-        list_of(option_fields()),
-        offsets,
-        Arc::new(option_struct),
-        nulls,
-    )
-    .map_err(arrow(Table::Questions))?;
     let mut question_cols = p.questions;
-    question_cols.push(Arc::new(options_list));
-    let question_struct = StructArray::try_new(question_fields(), question_cols, None)
-        .map_err(arrow(Table::Questions))?;
-    let (offsets, nulls) = p.event_questions;
-    let questions_list = ListArray::try_new(
-        list_of(question_fields()),
-        offsets,
-        Arc::new(question_struct),
-        nulls,
-    )
-    .map_err(arrow(Table::Assessments))?;
+    question_cols.push(list_of_structs(
+        option_fields(),
+        p.options,
+        p.question_options,
+        Table::Options,
+        Table::Questions,
+    )?);
+    let questions_list = list_of_structs(
+        question_fields(),
+        question_cols,
+        p.event_questions,
+        Table::Questions,
+        Table::Assessments,
+    )?;
     let counts_struct = StructArray::try_new(counts_fields(), p.counts, p.counts_valid)
         .map_err(arrow(Table::Assessments))?;
     let sequences = StructArray::try_new(
@@ -146,7 +163,7 @@ fn nested_sequences_column(p: SequenceParts) -> Result<ArrayRef, Error> {
             p.sequence_id,
             p.attempt,
             Arc::new(counts_struct),
-            Arc::new(questions_list),
+            questions_list,
         ],
         p.valid,
     )

@@ -8,7 +8,7 @@
 
 use std::io::Read;
 
-use super::{Source, WINDOW, is_ws};
+use super::{Source, is_ws};
 use crate::error::{Error, Result};
 
 /// One non-blank line of an NDJSON input.
@@ -56,14 +56,7 @@ impl<R: Read> NdjsonLines<R> {
     /// Creates a splitter reading `reader`; byte offsets count from its current position.
     pub fn new(reader: R) -> Self {
         NdjsonLines {
-            src: Source {
-                reader,
-                buf: Vec::new(),
-                window: WINDOW,
-                start: 0,
-                end: 0,
-                eof: false,
-            },
+            src: Source::new(reader),
             pending: 0,
             searched: 0,
             pos: 0,
@@ -75,11 +68,6 @@ impl<R: Read> NdjsonLines<R> {
     pub fn with_window(mut self, bytes: usize) -> Self {
         self.src.window = bytes.max(1);
         self
-    }
-
-    /// Bytes consumed so far.
-    pub fn position(&self) -> u64 {
-        self.pos
     }
 
     /// The next non-blank line, `Ok(None)` at the end of the input. A read error is

@@ -294,6 +294,18 @@ struct Source<R> {
 }
 
 impl<R: Read> Source<R> {
+    /// An empty window of the default size over `reader`.
+    fn new(reader: R) -> Self {
+        Source {
+            reader,
+            buf: Vec::new(),
+            window: WINDOW,
+            start: 0,
+            end: 0,
+            eof: false,
+        }
+    }
+
     /// The unconsumed bytes, reading more first if there are none (empty at the end).
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         if self.start == self.end {
@@ -347,14 +359,7 @@ impl<R: Read> JsonElements<R> {
     /// (a `BufReader` around `reader` is not needed).
     pub fn new(reader: R, format: InputFormat) -> Self {
         JsonElements {
-            src: Source {
-                reader,
-                buf: Vec::new(),
-                window: WINDOW,
-                start: 0,
-                end: 0,
-                eof: false,
-            },
+            src: Source::new(reader),
             pending: 0,
             borrowed: None,
             fast: true,
