@@ -322,6 +322,16 @@ impl PublishOptionsBuilder {
         self.options.max_message_bytes = bytes;
         self
     }
+    /// Sets [`PublishOptions::queue_max_messages`].
+    pub fn with_queue_max_messages(mut self, messages: usize) -> Self {
+        self.options.queue_max_messages = messages;
+        self
+    }
+    /// Sets [`PublishOptions::queue_max_bytes`].
+    pub fn with_queue_max_bytes(mut self, bytes: usize) -> Self {
+        self.options.queue_max_bytes = bytes;
+        self
+    }
     /// Validates and returns the options.
     pub fn build(self) -> Result<PublishOptions> {
         self.options.validate()?;

@@ -361,7 +361,7 @@ impl Publisher {
             if left.is_zero() {
                 return false;
             }
-            self.producer.poll(left.min(Duration::from_millis(1)));
+            wait_and_serve(&self.producer, left.min(WAIT_STEP));
         }
     }
 
@@ -445,7 +445,7 @@ impl Publisher {
             sent.sent += 1;
             n += 1;
             if n.is_multiple_of(PROGRESS_EVERY) {
-                self.producer.poll(Duration::ZERO);
+                serve_ready(&self.producer);
                 self.check_failures()?;
                 progress(&PublishProgress {
                     phase: PublishPhase::Sending,
@@ -484,7 +484,7 @@ impl Publisher {
                 sent.sent += 1;
                 report.input_bytes += value.len() as u64;
                 if sent.sent.is_multiple_of(PROGRESS_EVERY) {
-                    self.producer.poll(Duration::ZERO);
+                    serve_ready(&self.producer);
                     self.check_failures()?;
                 }
             }
@@ -599,6 +599,34 @@ fn note_malformed(
     }
 }
 
+/// How long to let librdkafka's threads work before serving delivery reports again, when the
+/// local queue is full or the last reports are awaited.
+const WAIT_STEP: Duration = Duration::from_millis(1);
+
+/// Sleeps `wait`, then serves every delivery report that has arrived.
+///
+/// Not `BaseProducer::poll(wait)`: rust-rdkafka hands librdkafka the time left in whole
+/// milliseconds and loops until its deadline, so once less than 1 ms is left it calls
+/// `rd_kafka_queue_poll(.., 0)` in a busy loop. A 1 ms `poll` spun a core for 1 ms: 21% of
+/// `publish`'s samples were `clock_gettime`, CPU that librdkafka's broker thread (which
+/// compresses the batches) and the broker itself needed on a 2-core machine.
+fn wait_and_serve(producer: &BaseProducer<DeliveryContext>, wait: Duration) {
+    std::thread::sleep(wait);
+    serve_ready(producer);
+}
+
+/// Serves the delivery reports already queued, without waiting: `poll(0)` serves at most one
+/// event (one batch of reports), so repeat while the outstanding count goes down.
+fn serve_ready(producer: &BaseProducer<DeliveryContext>) {
+    loop {
+        let before = producer.in_flight_count();
+        producer.poll(Duration::ZERO);
+        if before <= 0 || producer.in_flight_count() >= before {
+            return;
+        }
+    }
+}
+
 /// Enqueues one message, waiting (serving delivery reports) while the local queue is full.
 fn send_one(
     producer: &BaseProducer<DeliveryContext>,
@@ -617,9 +645,7 @@ fn send_one(
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                 record = r;
-                // `poll` always takes its whole timeout (rust-rdkafka serves events until
-                // the deadline): keep it short.
-                producer.poll(Duration::from_millis(1));
+                wait_and_serve(producer, WAIT_STEP);
             }
             Err((e, _)) => {
                 return Err(Error::Delivery {

@@ -144,6 +144,51 @@ fn publish_3280_events_kcat_prints_what_jq_prints() {
     admin.delete_topic(&topic).unwrap();
 }
 
+/// A client queue far smaller than the input: every send after the first few finds it full
+/// and waits for delivery reports. Everything is still delivered once, and each key's
+/// messages stay in the order they were sent.
+#[test]
+fn publish_through_a_tiny_client_queue_delivers_everything_once_in_order() {
+    let topic = topic_name("it-tinyq");
+    let admin = create(&topic, 2);
+    let evs = events(600, 4);
+    let keys: Vec<String> = evs.iter().map(|e| key_of(e)).collect();
+    let options = PublishOptions::builder()
+        .with_queue_max_messages(8)
+        .with_linger(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    let mut p = Publisher::new(&config(), &topic, options).unwrap();
+    let report = p
+        .publish_records(
+            keys.iter()
+                .zip(&evs)
+                .map(|(k, e)| (Some(k.as_bytes()), e.as_bytes())),
+        )
+        .unwrap();
+    assert_eq!(report.delivered, 600);
+
+    let mut got = read_all(&topic, StartPosition::Earliest);
+    assert_eq!(
+        multiset(got.iter().map(|(_, _, v)| v.as_str())),
+        multiset(evs.iter().map(String::as_str))
+    );
+    got.sort_by_key(|(p, o, _)| (*p, *o));
+    let mut sent_by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (k, e) in keys.iter().zip(&evs) {
+        sent_by_key.entry(k).or_default().push(e);
+    }
+    let mut read_by_key: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (_, _, v) in &got {
+        read_by_key.entry(key_of(v)).or_default().push(v);
+    }
+    assert_eq!(read_by_key.len(), sent_by_key.len());
+    for (k, sent) in &sent_by_key {
+        assert_eq!(&read_by_key[*k], sent, "order of key {k}");
+    }
+    admin.delete_topic(&topic).unwrap();
+}
+
 #[test]
 fn bounded_read_stops_at_snapshot_and_resumes() {
     let topic = topic_name("it-bounded");
