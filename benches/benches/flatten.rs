@@ -1,6 +1,7 @@
 //! The hot path (JSON → all typed Arrow tables) against its baselines, on the same input:
 //!
 //! * `flatten`: `assessment-flatten`, all five tables built, conversions included;
+//! * `flatten_typed`: the same without `raw` (the typed tables only, no copy of the input);
 //! * `simd_json_dom`: simd-json parsing each message into its borrowed-value DOM, dropped
 //!   (a parser-speed reference: no Arrow at all);
 //! * `serde_json_typed`: serde_json into the typed borrowed structs of `assessment-schema`;
@@ -99,6 +100,25 @@ fn bench(c: &mut Criterion) {
                     .expect("fits");
             }
             let out = flattener.flush().expect("flush");
+            assert_eq!(out.stats.accepted, EVENTS);
+            black_box(out)
+        });
+    });
+
+    // The typed tables only (`assessments`, `questions`, `options`, `rejects`): what
+    // `land --tables assessments,questions,options` runs; no copy of the input into `raw`.
+    let mut typed = Flattener::new(FlattenConfig {
+        build_raw: false,
+        ..FlattenConfig::default()
+    });
+    g.bench_function("flatten_typed", |b| {
+        b.iter(|| {
+            for (i, e) in events.iter().enumerate() {
+                typed
+                    .push(&Message::new("assessments", 0, i as i64, e))
+                    .expect("fits");
+            }
+            let out = typed.flush().expect("flush");
             assert_eq!(out.stats.accepted, EVENTS);
             black_box(out)
         });
