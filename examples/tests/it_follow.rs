@@ -32,12 +32,13 @@ fn landed_keen_ids(rt: &tokio::runtime::Runtime, url: &str) -> Vec<String> {
 
 #[test]
 fn follow_streams_rotates_on_time_and_exits_cleanly_on_sigterm() {
-    let topic = unique("it-follow");
-    create_topic(&topic, 4, &[]);
-    let url = format!("{}/{}", hdfs(), unique("it-follow-wh"));
-    let group = unique("it-follow-group");
-    let dir = tempfile::tempdir().unwrap();
-    let rt = rt();
+    let Case {
+        topic,
+        url,
+        group,
+        dir,
+        rt,
+    } = Case::new("it-follow", 4, &[]);
 
     let events: Vec<String> = Generator::new(21, 3000).collect();
     let producer = TestProducer::new();
@@ -102,12 +103,13 @@ fn follow_streams_rotates_on_time_and_exits_cleanly_on_sigterm() {
 
 #[test]
 fn two_members_share_a_topic_and_one_takes_over_when_the_other_leaves() {
-    let topic = unique("it-follow2");
-    create_topic(&topic, 4, &[]);
-    let url = format!("{}/{}", hdfs(), unique("it-follow2-wh"));
-    let group = unique("it-follow2-group");
-    let dir = tempfile::tempdir().unwrap();
-    let rt = rt();
+    let Case {
+        topic,
+        url,
+        group,
+        dir,
+        rt,
+    } = Case::new("it-follow2", 4, &[]);
     let producer = TestProducer::new();
     let events: Vec<String> = Generator::new(22, 4000).collect();
     for (i, e) in events[..2000].iter().enumerate() {
@@ -145,12 +147,14 @@ fn two_members_share_a_topic_and_one_takes_over_when_the_other_leaves() {
 
 #[test]
 fn bad_input_through_kafka_lands_as_rejects_and_does_not_stop_the_pipeline() {
-    let topic = unique("it-follow-bad");
     // The 5 MB message must pass the broker: raise the topic's limit.
-    create_topic(&topic, 1, &[("max.message.bytes", "8000000")]);
-    let url = format!("{}/{}", hdfs(), unique("it-follow-bad-wh"));
-    let dir = tempfile::tempdir().unwrap();
-    let rt = rt();
+    let Case {
+        topic,
+        url,
+        group,
+        dir,
+        rt,
+    } = Case::new("it-follow-bad", 1, &[("max.message.bytes", "8000000")]);
     let producer = TestProducer::new();
     let good: Vec<String> = Generator::new(23, 20).collect();
     let big = {
@@ -179,7 +183,7 @@ fn bad_input_through_kafka_lands_as_rejects_and_does_not_stop_the_pipeline() {
     }
     producer.flush();
 
-    let f = Follower::spawn(dir.path(), "bad", &topic, &url, &unique("g"), &[]);
+    let f = Follower::spawn(dir.path(), "bad", &topic, &url, &group, &[]);
     wait_landed(&rt, &url, &topic, Duration::from_secs(90));
     let (code, summary) = f.terminate(Duration::from_secs(30));
     assert_eq!(code, Some(0));
@@ -225,12 +229,13 @@ fn bad_input_through_kafka_lands_as_rejects_and_does_not_stop_the_pipeline() {
 
 #[test]
 fn follow_lands_the_chosen_tables_without_sequences() {
-    let topic = unique("it-follow-flat");
-    create_topic(&topic, 2, &[]);
-    let url = format!("{}/{}", hdfs(), unique("it-follow-flat-wh"));
-    let group = unique("it-follow-flat-group");
-    let dir = tempfile::tempdir().unwrap();
-    let rt = rt();
+    let Case {
+        topic,
+        url,
+        group,
+        dir,
+        rt,
+    } = Case::new("it-follow-flat", 2, &[]);
 
     let events: Vec<String> = Generator::new(23, 400).collect();
     let producer = TestProducer::new();

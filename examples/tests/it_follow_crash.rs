@@ -21,12 +21,13 @@ const KILLS: usize = 24;
 
 #[test]
 fn sigkill_at_random_moments_with_namenode_and_broker_restarts_lands_every_offset_once() {
-    let topic = unique("it-crash");
-    create_topic(&topic, 4, &[]);
-    let url = format!("{}/{}", hdfs(), unique("it-crash-wh"));
-    let group = unique("it-crash-group");
-    let dir = tempfile::tempdir().unwrap();
-    let rt = rt();
+    let Case {
+        topic,
+        url,
+        group,
+        dir,
+        rt,
+    } = Case::new("it-crash", 4, &[]);
 
     // A producer that keeps writing (~300 events/s) until told to stop.
     let stop = Arc::new(AtomicBool::new(false));

@@ -113,6 +113,22 @@ fn column<T>(
         .collect()
 }
 
+fn strings(batches: &[RecordBatch], name: &str) -> Vec<String> {
+    column(batches, name, |c, i| {
+        c.as_string::<i32>().value(i).to_owned()
+    })
+}
+
+fn i64s(batches: &[RecordBatch], name: &str) -> Vec<i64> {
+    column(batches, name, |c, i| {
+        c.as_primitive::<arrow_array::types::Int64Type>().value(i)
+    })
+}
+
+fn binaries(batches: &[RecordBatch], name: &str) -> Vec<Vec<u8>> {
+    column(batches, name, |c, i| c.as_binary::<i32>().value(i).to_vec())
+}
+
 #[test]
 fn ndjson_with_bad_lines_lands_them_as_rejects() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,9 +165,7 @@ fn ndjson_with_bad_lines_lands_them_as_rejects() {
     assert_eq!(rows(&wh, "raw"), 16);
     assert_eq!(rows(&wh, "assessments"), 10);
     let rejects = read_table(&wh, "rejects");
-    let kinds = column(&rejects, "error_kind", |c, i| {
-        c.as_string::<i32>().value(i).to_owned()
-    });
+    let kinds = strings(&rejects, "error_kind");
     assert_eq!(
         kinds,
         [
@@ -165,18 +179,12 @@ fn ndjson_with_bad_lines_lands_them_as_rejects() {
     );
     // A bad line is the message at its index among the non-blank lines: event i is followed
     // by bad line i.
-    let offsets = column(&rejects, "_offset", |c, i| {
-        c.as_primitive::<arrow_array::types::Int64Type>().value(i)
-    });
+    let offsets = i64s(&rejects, "_offset");
     assert_eq!(offsets, [1, 3, 5, 7, 9, 11]);
     // Kept byte for byte, so the line can be mended and landed again.
-    let values = column(&rejects, "value", |c, i| {
-        c.as_binary::<i32>().value(i).to_vec()
-    });
+    let values = binaries(&rejects, "value");
     assert_eq!(values, bad.map(<[u8]>::to_vec));
-    let messages = column(&rejects, "error", |c, i| {
-        c.as_string::<i32>().value(i).to_owned()
-    });
+    let messages = strings(&rejects, "error");
     // What is wrong and where, in words a user can act on.
     let end = truncated.len();
     assert!(
@@ -227,24 +235,16 @@ fn bad_elements_of_an_array_land_as_rejects_and_the_rest_lands() {
     assert_eq!(rows(&wh, "raw"), 7);
     assert_eq!(rows(&wh, "assessments"), 4);
     let rejects = read_table(&wh, "rejects");
-    let offsets = column(&rejects, "_offset", |c, i| {
-        c.as_primitive::<arrow_array::types::Int64Type>().value(i)
-    });
+    let offsets = i64s(&rejects, "_offset");
     assert_eq!(offsets, [1, 3, 5]);
-    let kinds = column(&rejects, "error_kind", |c, i| {
-        c.as_string::<i32>().value(i).to_owned()
-    });
+    let kinds = strings(&rejects, "error_kind");
     assert_eq!(kinds, ["malformed_json", "malformed_json", "invalid_utf8"]);
     // The value is the element compacted (whitespace outside strings removed), as in `raw`.
-    let values = column(&rejects, "value", |c, i| {
-        c.as_binary::<i32>().value(i).to_vec()
-    });
+    let values = binaries(&rejects, "value");
     assert_eq!(values[0], br#"{"keen_id":"a\x"}"#);
     assert_eq!(values[1], br#"{"keen_id":"b","n":[12]}"#);
     // The error says what and where: in the element and in the file.
-    let messages = column(&rejects, "error", |c, i| {
-        c.as_string::<i32>().value(i).to_owned()
-    });
+    let messages = strings(&rejects, "error");
     let file_pos = |b: &[u8]| body.windows(b.len()).position(|w| w == b).unwrap();
     let escape_at = file_pos(bad[0]) + 15;
     assert_eq!(

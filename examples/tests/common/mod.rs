@@ -156,6 +156,31 @@ pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }
 
+/// What a follower test starts from: a new topic on the test broker, a new warehouse on the
+/// test HDFS, a new consumer group, a temp dir for the followers' logs, a runtime.
+pub struct Case {
+    pub topic: String,
+    pub url: String,
+    pub group: String,
+    pub dir: tempfile::TempDir,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Case {
+    /// Names start with `name`; the topic has `partitions` and the topic configs given.
+    pub fn new(name: &str, partitions: i32, topic_configs: &[(&str, &str)]) -> Self {
+        let topic = unique(name);
+        create_topic(&topic, partitions, topic_configs);
+        Case {
+            topic,
+            url: format!("{}/{}", hdfs(), unique(&format!("{name}-wh"))),
+            group: unique(&format!("{name}-group")),
+            dir: tempfile::tempdir().unwrap(),
+            rt: rt(),
+        }
+    }
+}
+
 pub fn open_warehouse(rt: &tokio::runtime::Runtime, url: &str) -> Warehouse {
     rt.block_on(Warehouse::open(url, SinkConfig::builder().build().unwrap()))
         .unwrap()
