@@ -23,12 +23,19 @@
 #   kcat -C -o beginning -e -q > /dev/null                (values + "\n")
 # Both consumers read the same topic (the one `publish` filled from events.json).
 #
+# Cores: by default (BENCH_PIN=1) the test cluster's JVMs (pid files in
+# build/test-cluster/run/) are pinned to the last core and every client under test to the
+# others, as when the broker runs on its own machine: on a 2-core box the broker otherwise
+# takes half of the CPU both clients need, which compresses every ratio towards 1 and makes
+# it noisy. The previous affinity is restored on exit. BENCH_PIN=0 shares all cores.
+#
 # Skips (exit 0) when the broker at $IT_KAFKA_BROKERS (default 127.0.0.1:9092) is down or
 # kcat / jq are missing. Benchmarks run un-niced; note the load average printed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-100000}"
 RUNS="${2:-3}"
+PIN="${BENCH_PIN:-1}"
 BROKERS="${IT_KAFKA_BROKERS:-127.0.0.1:9092}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/assessment-lake/target}"
 WORK="build/bench-kafka"
@@ -67,6 +74,26 @@ VALUE_BYTES=$(( $(stat -c %s "$NDJSON") - N ))
 echo "input: $N events, $VALUE_BYTES bytes of values; array $(stat -c %s "$ARRAY") B, pretty $(stat -c %s "$PRETTY") B"
 echo "machine: $(nproc) cores, $(uname -m), $(kcat -V 2>&1 | grep -o 'librdkafka version [^ ]*' || true); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+CLIENT=()
+SERVER_PIDS=()
+CORES=$(nproc)
+if [ "$PIN" = 1 ] && [ "$CORES" -ge 2 ]; then
+  for f in build/test-cluster/run/*.pid; do
+    pid=$(cat "$f" 2>/dev/null || true)
+    [[ "$pid" =~ ^[0-9]+$ ]] && [ -d "/proc/$pid" ] && SERVER_PIDS+=("$pid")
+  done
+fi
+if [ ${#SERVER_PIDS[@]} -gt 0 ]; then
+  for pid in "${SERVER_PIDS[@]}"; do taskset -a -pc "$((CORES - 1))" "$pid" >/dev/null; done
+  CLIENT=(taskset -c "0-$((CORES - 2))")
+  echo "cores: test cluster (pids ${SERVER_PIDS[*]}) on core $((CORES - 1)), clients on 0-$((CORES - 2))"
+else
+  echo "cores: shared (BENCH_PIN=$PIN, test-cluster pids found: ${#SERVER_PIDS[@]})"
+fi
+unpin() {
+  for pid in "${SERVER_PIDS[@]}"; do taskset -a -pc "0-$((CORES - 1))" "$pid" >/dev/null 2>&1 || true; done
+}
+
 now() { date +%s.%N; }
 secs() { awk -v e="$2" -v s="$1" 'BEGIN{printf "%.3f", e-s}'; }
 declare -A T
@@ -83,7 +110,7 @@ cleanup() {
   for t in "${TOPICS[@]}"; do args+=(--topic "$t"); done
   [ ${#args[@]} -eq 0 ] || "$BIN/topic" --brokers "$BROKERS" delete "${args[@]}" >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
+trap 'cleanup; unpin' EXIT
 
 for run in $(seq 1 "$RUNS"); do
   tag="bench-kvk-$$-$run"
@@ -107,17 +134,17 @@ for run in $(seq 1 "$RUNS"); do
       kcat) what="kcat -P ndjson"; cmd=(kcat -P -b "$BROKERS" -t "$tag-kcat" -z lz4 -l "$NDJSON") ;;
       kcatk) what="kcat -P -K keyed"; cmd=(kcat -P -b "$BROKERS" -t "$tag-kcatk" -K $'\t' -z lz4 -l "$KEYED") ;;
     esac
-    s=$(now); "${cmd[@]}" 2>>"$WORK/publish.err"; e=$(now)
+    s=$(now); "${CLIENT[@]}" "${cmd[@]}" 2>>"$WORK/publish.err"; e=$(now)
     record "$what" "$(secs "$s" "$e")"
   done
   if [ "$run" -eq 1 ]; then
-    s=$(now); jq -c '.[]' "$ARRAY" | kcat -P -b "$BROKERS" -t "$tag-recipe" -z lz4; e=$(now)
+    s=$(now); "${CLIENT[@]}" jq -c '.[]' "$ARRAY" | "${CLIENT[@]}" kcat -P -b "$BROKERS" -t "$tag-recipe" -z lz4; e=$(now)
     record "jq | kcat -P array" "$(secs "$s" "$e")"
   fi
 
-  s=$(now); "$BIN/consume" --brokers "$BROKERS" --topic "$tag-arr" --from-beginning --exit-at-end --quiet >/dev/null 2>"$WORK/consume.err"; e=$(now)
+  s=$(now); "${CLIENT[@]}" "$BIN/consume" --brokers "$BROKERS" --topic "$tag-arr" --from-beginning --exit-at-end --quiet >/dev/null 2>"$WORK/consume.err"; e=$(now)
   record "consume bounded" "$(secs "$s" "$e")"
-  s=$(now); kcat -C -b "$BROKERS" -t "$tag-arr" -o beginning -e -q >/dev/null; e=$(now)
+  s=$(now); "${CLIENT[@]}" kcat -C -b "$BROKERS" -t "$tag-arr" -o beginning -e -q >/dev/null; e=$(now)
   record "kcat -C -e" "$(secs "$s" "$e")"
   if [ "$run" -eq 1 ]; then
     # Correctness of what was timed: every topic holds N messages, and both consumers print

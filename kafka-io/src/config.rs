@@ -43,6 +43,7 @@ const OWNED_KEYS: &[&str] = &[
     "fetch.queue.backoff.ms",
     "partition.assignment.strategy",
     "socket.connection.setup.timeout.ms",
+    "reconnect.backoff.ms",
     "allow.auto.create.topics",
 ];
 
@@ -56,6 +57,12 @@ pub struct KafkaConfig {
     /// Upper bound for metadata, watermark, admin and offset lookups, and for establishing
     /// a connection: an unreachable cluster fails within about this long. Default 30 s.
     pub request_timeout: Duration,
+    /// First wait before reconnecting to a broker (librdkafka doubles it per failed attempt,
+    /// up to 10 s). Default 10 ms. librdkafka's own default, 100 ms, also spaces out a new
+    /// client's *first* connections by half of it: since librdkafka 2.10 the bootstrap
+    /// connection is dropped once the cluster's brokers are known, and the connection to
+    /// the real broker waited 50 ms, which was most of a small publish (70 ms → 20 ms).
+    pub reconnect_backoff: Duration,
     /// Passthrough librdkafka properties (security.protocol, sasl.*, ssl.*, tuning).
     /// Keys owned by typed settings are rejected by [`KafkaConfig::validate`]. Default empty.
     pub extra: BTreeMap<String, String>,
@@ -68,6 +75,7 @@ impl KafkaConfig {
             brokers: brokers.into(),
             client_id: "kafka-io".to_owned(),
             request_timeout: Duration::from_secs(30),
+            reconnect_backoff: Duration::from_millis(10),
             extra: BTreeMap::new(),
         }
     }
@@ -88,6 +96,13 @@ impl KafkaConfig {
             return Err(Error::config("client_id", "must not be empty"));
         }
         positive("request_timeout", self.request_timeout)?;
+        positive("reconnect_backoff", self.reconnect_backoff)?;
+        if self.reconnect_backoff > Duration::from_secs(10) {
+            return Err(Error::config(
+                "reconnect_backoff",
+                "must be at most 10 s (librdkafka's reconnect.backoff.max.ms)",
+            ));
+        }
         for key in self.extra.keys() {
             if OWNED_KEYS.contains(&key.as_str()) {
                 return Err(Error::config(
@@ -107,7 +122,8 @@ impl KafkaConfig {
             .set(
                 "socket.connection.setup.timeout.ms",
                 millis(self.request_timeout),
-            );
+            )
+            .set("reconnect.backoff.ms", millis(self.reconnect_backoff));
         for (k, v) in &self.extra {
             c.set(k, v);
         }
@@ -130,6 +146,11 @@ impl KafkaConfigBuilder {
     /// Sets [`KafkaConfig::request_timeout`].
     pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
         self.config.request_timeout = timeout;
+        self
+    }
+    /// Sets [`KafkaConfig::reconnect_backoff`].
+    pub fn with_reconnect_backoff(mut self, backoff: Duration) -> Self {
+        self.config.reconnect_backoff = backoff;
         self
     }
     /// Adds a passthrough librdkafka property (see [`KafkaConfig::extra`]).
@@ -891,8 +912,39 @@ mod tests {
                 .build()
                 .is_err()
         );
-        // The prefetch settings are typed: the passthrough map may not override them.
-        for key in ["queued.max.messages.kbytes", "fetch.queue.backoff.ms"] {
+        // Every client reconnects after 10 ms by default; the setting is typed and bounded.
+        for c in [
+            p,
+            admin_client_config(&KafkaConfig::new("b:1")),
+            bounded_consumer_client_config(&KafkaConfig::new("b:1"), &BoundedOptions::default()),
+            streaming_consumer_client_config(&KafkaConfig::new("b:1"), &StreamingOptions::new("g")),
+        ] {
+            assert_eq!(c.get("reconnect.backoff.ms"), Some("10"));
+        }
+        let k = KafkaConfig::builder("b:1")
+            .with_reconnect_backoff(Duration::from_millis(250))
+            .build()
+            .expect("valid");
+        assert_eq!(
+            admin_client_config(&k).get("reconnect.backoff.ms"),
+            Some("250")
+        );
+        for bad in [Duration::ZERO, Duration::from_secs(11)] {
+            assert!(
+                KafkaConfig::builder("b:1")
+                    .with_reconnect_backoff(bad)
+                    .build()
+                    .is_err(),
+                "{bad:?}"
+            );
+        }
+        // The prefetch and reconnect settings are typed: the passthrough map may not
+        // override them.
+        for key in [
+            "queued.max.messages.kbytes",
+            "fetch.queue.backoff.ms",
+            "reconnect.backoff.ms",
+        ] {
             assert!(
                 KafkaConfig::builder("b:1")
                     .with_property(key, "1")
