@@ -450,4 +450,16 @@ mod tests {
         let a = p.finish();
         assert_eq!((a.len(), a.null_count()), (1, 1));
     }
+
+    #[test]
+    fn one_large_value_is_not_kept_past_the_next_batch() {
+        let mut c = BinCol::default();
+        c.push_opt(Some(&vec![b'x'; 2 << 20]));
+        drop(c.finish());
+        // The batch after it may reuse room for it, then room follows what batches hold.
+        assert!(c.data.capacity() >= 2 << 20);
+        c.push_opt(Some(b"small"));
+        drop(c.finish());
+        assert!(c.data.capacity() < 64, "{}", c.data.capacity());
+    }
 }

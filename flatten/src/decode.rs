@@ -9,6 +9,7 @@
 use crate::columns::{
     BoolCol, DictCol, I32Col, I64Col, ListOffsets, StrCol, StructValidity, TsCol,
 };
+use crate::numbers::{WideKind, WideNumbers};
 use assessment_schema::coerce::{self, CoerceError};
 use assessment_schema::{Error, JsonPath, PathSegment};
 use simd_json::{Node, StaticNode};
@@ -198,37 +199,50 @@ fn opt_bool_or_str(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<bool>> 
 
 const EXPECTED_I64: &str = "integer";
 
-/// An integer. A float with no fractional part (`4.0`) is accepted; others are invalid.
+/// `found` of a number that a known field cannot take: as written if the tape holds it only
+/// approximately, else its `f64` (`1.0`, `-0.0`, `1e300`).
+#[cold]
+fn number_text(wide: &WideNumbers, slot: usize, v: f64) -> String {
+    match wide.written(slot) {
+        Some((_, text)) => text.to_owned(),
+        None => format!("{v:?}"),
+    }
+}
+
+/// An integer in the `i64` range, written as an integer. A number with a fraction or an
+/// exponent is not taken, whatever its value (`1.0`, `1e0`, `-0.0`): the tape holds only its
+/// nearest `f64`, so `1.0000000000000000001` and `9007199254740993.0` would otherwise land
+/// as integers they are not. Both are [`Error::InvalidValue`].
 #[inline]
-fn opt_i64(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<i64>> {
+fn opt_i64(nodes: &[Node<'_>], slot: usize, loc: At, wide: &WideNumbers) -> R<Option<i64>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::Static(StaticNode::I64(v))) => Ok(Some(*v)),
         Some(Node::Static(StaticNode::U64(v))) => i64::try_from(*v)
             .map(Some)
-            .map_err(|_| Error::invalid_value(loc.path(), EXPECTED_I64, &v.to_string())),
-        Some(Node::Static(StaticNode::F64(v))) => {
-            if v.fract() == 0.0 && v.abs() < 9.0e15 {
-                #[allow(clippy::cast_possible_truncation)]
-                Ok(Some(*v as i64))
-            } else {
-                Err(Error::invalid_value(
-                    loc.path(),
-                    EXPECTED_I64,
-                    &v.to_string(),
-                ))
-            }
-        }
+            .map_err(|_| Error::invalid_value(loc.path(), coerce::EXPECTED_INT64, &v.to_string())),
+        Some(Node::Static(StaticNode::F64(v))) => Err(Error::invalid_value(
+            loc.path(),
+            coerce::EXPECTED_INT64,
+            &number_text(wide, slot, *v),
+        )),
         Some(n) => Err(wrong_type(loc, EXPECTED_I64, n)),
     }
 }
 
-/// A float, or a decimal string (`max_attempts` is `"1.0"` in the source).
+/// A float, or a decimal string (`max_attempts` is `"1.0"` in the source). An integer is
+/// taken as its nearest `f64`, also beyond `u64`; a number beyond the `f64` range (`1e400`)
+/// is [`Error::InvalidValue`].
 #[inline]
-fn opt_f64_or_str(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<f64>> {
+fn opt_f64_or_str(nodes: &[Node<'_>], slot: usize, loc: At, wide: &WideNumbers) -> R<Option<f64>> {
     match get(nodes, slot) {
         None => Ok(None),
-        Some(Node::Static(StaticNode::F64(v))) => Ok(Some(*v)),
+        Some(Node::Static(StaticNode::F64(v))) if v.is_finite() => Ok(Some(*v)),
+        Some(Node::Static(StaticNode::F64(v))) => Err(Error::invalid_value(
+            loc.path(),
+            coerce::EXPECTED_F64,
+            &number_text(wide, slot, *v),
+        )),
         #[allow(clippy::cast_precision_loss)]
         Some(Node::Static(StaticNode::I64(v))) => Ok(Some(*v as f64)),
         #[allow(clippy::cast_precision_loss)]
@@ -242,7 +256,7 @@ fn opt_f64_or_str(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<f64>> {
 
 /// Epoch seconds: a decimal string (exact) or an integer number of seconds.
 #[inline]
-fn opt_epoch(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<i64>> {
+fn opt_epoch(nodes: &[Node<'_>], slot: usize, loc: At, wide: &WideNumbers) -> R<Option<i64>> {
     match get(nodes, slot) {
         None => Ok(None),
         Some(Node::String(s)) => coerce::epoch_seconds_to_micros(s)
@@ -260,6 +274,15 @@ fn opt_epoch(nodes: &[Node<'_>], slot: usize, loc: At) -> R<Option<i64>> {
             .ok_or_else(|| {
                 Error::invalid_value(loc.path(), coerce::EXPECTED_EPOCH, &v.to_string())
             }),
+        // An integer too large for the tape is out of range, as one beyond `i64` is.
+        Some(n @ Node::Static(StaticNode::F64(_))) => match wide.written(slot) {
+            Some((WideKind::Integer, text)) => Err(Error::invalid_value(
+                loc.path(),
+                coerce::EXPECTED_EPOCH,
+                text,
+            )),
+            _ => Err(wrong_type(loc, "epoch seconds as a string", n)),
+        },
         Some(n) => Err(wrong_type(loc, "epoch seconds as a string", n)),
     }
 }
@@ -535,6 +558,9 @@ pub(crate) struct Decoder {
     pub(crate) options: OptionCols,
     /// Unknown object members seen (any level), since the last flush.
     pub(crate) unknown_fields: u64,
+    /// Numbers of the value being decoded that its tape holds only approximately (empty
+    /// unless it took the cold path of [`crate::numbers`]).
+    pub(crate) wide: WideNumbers,
 }
 
 impl Decoder {
@@ -586,14 +612,14 @@ impl Decoder {
                 });
             }
         };
-        let keen_timestamp = opt_epoch(nodes, top[1], root.key("keen_timestamp"))?;
-        let keen_created_at = opt_epoch(nodes, top[2], root.key("keen_created_at"))?;
+        let keen_timestamp = opt_epoch(nodes, top[1], root.key("keen_timestamp"), &self.wide)?;
+        let keen_created_at = opt_epoch(nodes, top[2], root.key("keen_created_at"), &self.wide)?;
         let started_at = opt_iso(nodes, top[3], root.key("started_at"))?;
         let base_exam_id = opt_str(nodes, top[4], root.key("base_exam_id"))?;
         let user_exam_id = opt_str(nodes, top[5], root.key("user_exam_id"))?;
         let exam_name = opt_str(nodes, top[6], root.key("exam_name"))?;
         let certification = opt_bool_or_str(nodes, top[7], root.key("certification"))?;
-        let max_attempts = opt_f64_or_str(nodes, top[8], root.key("max_attempts"))?;
+        let max_attempts = opt_f64_or_str(nodes, top[8], root.key("max_attempts"), &self.wide)?;
 
         // sequences
         let seq_loc = Loc::Sequences;
@@ -618,7 +644,7 @@ impl Decoder {
                 &mut self.unknown_fields,
             )?;
             seq_id = opt_str(nodes, s[0], seq_loc.key("id"))?;
-            attempt = opt_i64(nodes, s[1], seq_loc.key("attempt"))?;
+            attempt = opt_i64(nodes, s[1], seq_loc.key("attempt"), &self.wide)?;
             let counts_loc = Loc::Counts;
             if let Some((cidx, clen)) = opt_object(nodes, s[2], seq_loc.key("counts"))? {
                 counts_present = true;
@@ -634,7 +660,7 @@ impl Decoder {
                     &mut self.unknown_fields,
                 )?;
                 for (out, &k) in counts_i64.iter_mut().zip(COUNTS_I64.iter()) {
-                    *out = opt_i64(nodes, c[k], counts_loc.key(COUNTS[k]))?;
+                    *out = opt_i64(nodes, c[k], counts_loc.key(COUNTS[k]), &self.wide)?;
                 }
                 all_correct = opt_bool(nodes, c[3], counts_loc.key("all_correct"))?;
             }
@@ -778,7 +804,7 @@ impl Decoder {
             let id = opt_str(nodes, o[0], loc.key("id"))?;
             let checked = opt_bool(nodes, o[1], loc.key("checked"))?;
             let correct = opt_bool(nodes, o[2], loc.key("correct"))?;
-            let submitted = opt_i64(nodes, o[3], loc.key("submitted"))?;
+            let submitted = opt_i64(nodes, o[3], loc.key("submitted"), &self.wide)?;
             let at = opt_iso(nodes, o[4], loc.key("at"))?;
 
             let c = &mut self.options;

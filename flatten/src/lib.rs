@@ -43,11 +43,13 @@
 #[allow(unsafe_code)] // the one module with `unsafe`; see its docs
 mod columns;
 mod decode;
+mod numbers;
 mod output;
 
 use assessment_schema::{Error as ValidationError, Table};
 use columns::{BinCol, DictCol, I32Col, I64Col, StrCol, TsCol};
 use decode::{Decoder, Prov};
+use numbers::WideNumbers;
 use simd_json::{Buffers, Tape};
 
 pub use assessment_schema::ErrorKind;
@@ -70,6 +72,23 @@ pub enum Error {
         /// Offset of the message.
         offset: i64,
         /// Its value size.
+        bytes: usize,
+    },
+    /// The message's value or key is larger than one Arrow binary column holds
+    /// (`i32::MAX` bytes), so not even its `raw` row can be built, in any batch. Kafka never
+    /// delivers such a message: `message.max.bytes` is an `i32` and bounds key and value
+    /// together.
+    #[error(
+        "message {topic}/{partition}@{offset} ({bytes} bytes) is larger than an Arrow column holds (2147483647 bytes)"
+    )]
+    ValueTooLarge {
+        /// Topic of the message.
+        topic: String,
+        /// Partition of the message.
+        partition: i32,
+        /// Offset of the message.
+        offset: i64,
+        /// The size of its value or key, whichever is larger.
         bytes: usize,
     },
     /// Assembling a table's `RecordBatch` failed (a bug: the columns disagree with the schema).
@@ -121,8 +140,17 @@ pub struct FlattenConfig {
     /// [`ErrorKind::TooDeep`]. The schema itself needs 6. Default: 64.
     pub max_depth: usize,
     /// Largest value, in bytes, that is parsed; larger values are rejected as
-    /// [`ErrorKind::TooLarge`] (they still land in `raw`). Real events are about 2.4 KB.
-    /// Default: 1 MiB.
+    /// [`ErrorKind::TooLarge`] (they still land in `raw` and `rejects`, byte for byte).
+    /// Default: [`FlattenConfig::KAFKA_MAX_MESSAGE_BYTES`], 2,147,483,647 bytes (2 GiB − 1),
+    /// the largest value Kafka's `message.max.bytes` (broker) and `max.message.bytes` (topic)
+    /// can take: no message a broker can deliver is refused for its size. Real events are
+    /// about 2.4 KB; Kafka's own default limit is 1 MiB.
+    ///
+    /// Memory: parsing a value takes scratch of about three times its size (its copy, its
+    /// unescaped strings, the tape; up to ~17 times for a value made only of tiny numbers,
+    /// `[0,0,…]`) while it is parsed. Scratch that grew past 1 MiB for one message is freed
+    /// after that message, so one large message does not keep its memory. Lower this limit
+    /// to bound what one message may take.
     pub max_value_bytes: usize,
     /// Whether to build the `raw` table (every message byte for byte). Default: true.
     pub build_raw: bool,
@@ -132,11 +160,17 @@ pub struct FlattenConfig {
     pub nested_sequences: bool,
 }
 
+impl FlattenConfig {
+    /// The largest message Kafka can be configured to take, in bytes: `message.max.bytes`
+    /// and `max.message.bytes` are `int32` settings. The default [`FlattenConfig::max_value_bytes`].
+    pub const KAFKA_MAX_MESSAGE_BYTES: usize = i32::MAX as usize;
+}
+
 impl Default for FlattenConfig {
     fn default() -> Self {
         Self {
             max_depth: 64,
-            max_value_bytes: 1 << 20,
+            max_value_bytes: Self::KAFKA_MAX_MESSAGE_BYTES,
             build_raw: true,
             nested_sequences: true,
         }
@@ -208,6 +242,11 @@ impl std::fmt::Debug for Flattener {
 /// Largest byte size of one variable-length column in a batch (Arrow `i32` offsets), with
 /// headroom for the rows a single message adds besides its value.
 const MAX_COLUMN_BYTES: usize = (i32::MAX as usize) - (16 << 20);
+
+/// Per-message scratch (the value's copy, the tape, simd-json's buffers) that grew past
+/// this for one message is freed after it: one huge message must not keep its memory for
+/// the flattener's lifetime. Real events are about 2.4 KB.
+const KEEP_SCRATCH_BYTES: usize = 1 << 20;
 
 impl Flattener {
     /// A flattener with empty buffers.
@@ -292,18 +331,13 @@ impl Flattener {
     #[inline]
     fn push_raw(&mut self, msg: &Message<'_>) -> Result<(usize, Option<i64>), Error> {
         let vlen = msg.value.map_or(0, <[u8]>::len);
-        let biggest = self
-            .raw
-            .value
-            .data_len()
-            .max(self.rejects.msg.value.data_len());
-        if biggest + vlen > MAX_COLUMN_BYTES {
-            return Err(Error::BatchFull {
-                topic: msg.topic.to_owned(),
-                partition: msg.partition,
-                offset: msg.offset,
-                bytes: vlen,
-            });
+        let klen = msg.key.map_or(0, <[u8]>::len);
+        // Every column filled from values (`raw.value`, `rejects.value`, the strings of the
+        // typed tables) holds at most the bytes of all values pushed, built or not.
+        let values = self.stats.input_bytes + vlen;
+        let keys = self.raw.key.data_len().max(self.rejects.msg.key.data_len()) + klen;
+        if values.max(keys) > MAX_COLUMN_BYTES {
+            self.batch_full(msg, vlen.max(klen))?;
         }
         self.stats.messages += 1;
         self.stats.input_bytes += vlen;
@@ -313,6 +347,31 @@ impl Flattener {
             self.raw.push(msg, topic_key, timestamp_us);
         }
         Ok((topic_key, timestamp_us))
+    }
+
+    /// Whether a message that overflows the batch can go in anyway: alone in a batch, a
+    /// value or key up to `i32::MAX` bytes fits (each column then holds that message's
+    /// bytes and short texts).
+    #[cold]
+    fn batch_full(&self, msg: &Message<'_>, bytes: usize) -> Result<(), Error> {
+        let (topic, partition, offset) = (msg.topic.to_owned(), msg.partition, msg.offset);
+        if !self.is_empty() {
+            return Err(Error::BatchFull {
+                topic,
+                partition,
+                offset,
+                bytes,
+            });
+        }
+        if bytes > i32::MAX as usize {
+            return Err(Error::ValueTooLarge {
+                topic,
+                partition,
+                offset,
+                bytes,
+            });
+        }
+        Ok(())
     }
 
     /// The key of `topic` in this batch's topic dictionary.
@@ -372,6 +431,7 @@ impl Flattener {
         input.extend_from_slice(value);
         input.resize(value.len() + simd_json::INPUT_PADDING, b' ');
         let mut tape: Tape<'_> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let mut wide_numbers = None;
         let result = match simd_json::fill_tape_padded(
             &mut input,
             value.len(),
@@ -379,11 +439,79 @@ impl Flattener {
             &mut tape,
         ) {
             Ok(()) => self.decoder.decode(&tape.0, prov),
+            Err(e) if matches!(e.error(), simd_json::ErrorType::InvalidNumber) => {
+                wide_numbers = Some(e);
+                Ok(())
+            }
             Err(e) => Err(map_parse_error(&e, value)),
         };
         self.tape = tape.reset();
         self.input = input;
+        let result = match wide_numbers {
+            None => result,
+            Some(e) => self.parse_wide_numbers(value, prov, &e),
+        };
+        if value.len() > KEEP_SCRATCH_BYTES {
+            self.release_scratch();
+        }
         result
+    }
+
+    /// The value again, after simd-json refused one of its numbers: see [`numbers`]. Only
+    /// genuinely malformed JSON is a reject here, with the position in the value.
+    #[cold]
+    fn parse_wide_numbers(
+        &mut self,
+        value: &[u8],
+        prov: Prov,
+        first: &simd_json::Error,
+    ) -> Result<(), ValidationError> {
+        let mut input = std::mem::take(&mut self.input);
+        input.clear();
+        input.extend_from_slice(value);
+        let mut wide = std::mem::take(&mut self.decoder.wide);
+        wide.mask(&mut input);
+        let result = if wide.is_empty() {
+            Err(map_parse_error(first, value))
+        } else {
+            input.resize(value.len() + simd_json::INPUT_PADDING, b' ');
+            let mut tape: Tape<'_> = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+            let result = match simd_json::fill_tape_padded(
+                &mut input,
+                value.len(),
+                &mut self.buffers,
+                &mut tape,
+            ) {
+                Ok(()) if wide.patch(&mut tape.0) => {
+                    self.decoder.wide = wide;
+                    let r = self.decoder.decode(&tape.0, prov);
+                    wide = std::mem::take(&mut self.decoder.wide);
+                    r
+                }
+                Ok(()) => Err(map_parse_error(first, value)),
+                // simd-json parsed the copy in place: diagnose a fresh one (same offsets).
+                Err(e) => {
+                    let mut masked = value.to_vec();
+                    WideNumbers::default().mask(&mut masked);
+                    Err(map_parse_error(&e, &masked))
+                }
+            };
+            self.tape = tape.reset();
+            self.stats.reparsed += 1;
+            result
+        };
+        wide.clear();
+        self.decoder.wide = wide;
+        self.input = input;
+        result
+    }
+
+    /// Frees per-message scratch that one large message grew.
+    #[cold]
+    fn release_scratch(&mut self) {
+        self.input = Vec::new();
+        self.tape = Tape(Vec::new());
+        self.buffers = Buffers::with_max_depth(4096, self.config.max_depth);
     }
 
     #[cold]
@@ -498,4 +626,57 @@ fn diagnose_malformed(e: &simd_json::Error, value: &[u8]) -> ValidationError {
         .sum();
     let at = (line_start + err.column().saturating_sub(1)).min(value.len());
     parse_error(ErrorKind::MalformedJson, at, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = include_str!("../../testdata/real-first-five.ndjson");
+
+    fn event_with_exam_name(bytes: usize) -> String {
+        let good = GOOD.lines().next().unwrap_or_default();
+        good.replacen(
+            "\"exam_name\":\"",
+            &format!("\"exam_name\":\"{}", "n".repeat(bytes)),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_large_message_does_not_keep_its_scratch() {
+        let mut f = Flattener::new(FlattenConfig::default());
+        let big = event_with_exam_name(2 << 20);
+        assert!(f.push(&Message::new("t", 0, 0, big.as_bytes())).is_ok());
+        assert!(f.input.capacity() < KEEP_SCRATCH_BYTES);
+        assert!(f.tape.0.capacity() < 1024);
+        // A message under the threshold keeps its scratch for the next one.
+        let medium = event_with_exam_name(100_000);
+        assert!(f.push(&Message::new("t", 0, 1, medium.as_bytes())).is_ok());
+        assert!(f.input.capacity() >= 100_000);
+        assert_eq!(f.stats().accepted, 2);
+    }
+
+    #[test]
+    fn a_value_too_large_for_a_batch_waits_for_an_empty_one() {
+        let mut f = Flattener::new(FlattenConfig::default());
+        let good = GOOD.lines().next().unwrap_or_default().as_bytes();
+        assert!(f.push(&Message::new("t", 0, 0, good)).is_ok());
+        // As if the batch held almost 2 GiB of values already.
+        f.stats.input_bytes = MAX_COLUMN_BYTES - good.len() + 1;
+        assert!(matches!(
+            f.push(&Message::new("t", 0, 1, good)),
+            Err(Error::BatchFull { offset: 1, .. })
+        ));
+        assert_eq!(f.len(), 1, "nothing appended");
+        assert!(f.flush().is_ok());
+        // Alone in a batch, a value up to i32::MAX bytes goes in; a larger one never can.
+        // (calloc'd zeros: the pages are never touched, nothing is copied before the check.)
+        let huge = vec![0u8; i32::MAX as usize + 1];
+        assert!(matches!(
+            f.push(&Message::new("t", 0, 2, &huge)),
+            Err(Error::ValueTooLarge { offset: 2, bytes, .. }) if bytes == huge.len()
+        ));
+        assert!(f.is_empty());
+    }
 }

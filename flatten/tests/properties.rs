@@ -235,6 +235,156 @@ fn event() -> impl Strategy<Value = String> {
 
 const REAL: &str = include_str!("../../testdata/real-first-five.ndjson");
 
+/// A JSON number as producers write them: small or beyond `u64`/`i64`, long, with fractions
+/// and exponents beyond `f64`, signed zeros.
+fn odd_number() -> impl Strategy<Value = String> {
+    let exponent = proptest::option::of(("[eE]", "[+-]?", "[0-9]{1,5}"))
+        .prop_map(|e| e.map_or(String::new(), |(e, sign, n)| format!("{e}{sign}{n}")));
+    prop_oneof![
+        any::<i64>().prop_map(|v| v.to_string()),
+        any::<f64>()
+            .prop_filter("finite", |v| v.is_finite())
+            .prop_map(|v| format!("{v:e}")),
+        Just("-0.0".to_owned()),
+        Just("18446744073709551616".to_owned()),
+        Just("-18446744073709551617".to_owned()),
+        Just("1e400".to_owned()),
+        (any::<bool>(), "[1-9][0-9]{18,120}").prop_map(|(neg, d)| if neg {
+            format!("-{d}")
+        } else {
+            d
+        }),
+        (
+            any::<bool>(),
+            "0|[1-9][0-9]{0,40}",
+            proptest::option::of("[0-9]{1,40}"),
+            exponent,
+        )
+            .prop_map(|(neg, int, frac, exp)| {
+                let sign = if neg { "-" } else { "" };
+                let frac = frac.map_or(String::new(), |f| format!(".{f}"));
+                format!("{sign}{int}{frac}{exp}")
+            }),
+    ]
+}
+
+/// A value of a field the schema does not know: odd numbers, strings with escapes and
+/// unicode, literals, and arrays and objects of them, with whitespace between tokens.
+fn junk() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        6 => odd_number(),
+        1 => any::<String>().prop_map(|s| js(&s)),
+        1 => Just(r#""\" \\ \/ \b\f\n\r\t \u00e9\ud83d\ude00 1e400 {""#.to_owned()),
+        1 => prop_oneof![Just("true"), Just("false"), Just("null")].prop_map(str::to_owned),
+    ];
+    let ws = || prop_oneof![3 => Just(""), 1 => Just(" "), 1 => Just("\n\t ")];
+    leaf.prop_recursive(4, 32, 5, move |inner| {
+        prop_oneof![
+            proptest::collection::vec((inner.clone(), ws()), 0..5).prop_map(|v| {
+                let items: Vec<String> = v.into_iter().map(|(v, w)| format!("{w}{v}{w}")).collect();
+                format!("[{}]", items.join(","))
+            }),
+            proptest::collection::vec((any::<String>(), inner, ws()), 0..5).prop_map(|m| {
+                let members: Vec<String> = m
+                    .into_iter()
+                    .map(|(k, v, w)| format!("{w}{}{w}:{w}{v}", js(&k)))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+}
+
+/// A key that no object of the schema knows, as JSON (with escapes and unicode sometimes).
+fn unknown_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "x_[a-z0-9_]{0,8}".prop_map(|k| js(&k)),
+        "[\\u{80}-\\u{10FFFF}]{1,4}".prop_map(|k| js(&k)),
+        Just(r#""\u006Been_id_\u00e9""#.to_owned()),
+        Just(r#""x\"\\\n""#.to_owned()),
+    ]
+}
+
+/// `json` with a member `key: junk` put at the member positions chosen by `junk` (after an
+/// object's `{` and after each `,` between its members, cycling through `junk`). Returns
+/// the new text and how many members were put in.
+fn inject(json: &str, junk: &[Option<(String, String)>]) -> (String, u64) {
+    let b = json.as_bytes();
+    let mut out = Vec::with_capacity(json.len() * 2);
+    let mut stack = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    let (mut point, mut injected) = (0, 0);
+    for (i, &c) in b.iter().enumerate() {
+        out.push(c);
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' => stack.push(c),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        if c == b'{' || (c == b',' && stack.last() == Some(&b'{')) {
+            if let Some((key, value)) = &junk[point % junk.len()] {
+                out.extend_from_slice(format!("{key}:{value}").as_bytes());
+                if b.get(i + 1) != Some(&b'}') {
+                    out.push(b',');
+                }
+                injected += 1;
+            }
+            point += 1;
+        }
+    }
+    (String::from_utf8(out).unwrap(), injected)
+}
+
+/// Flattens `events` as they are and with unknown members injected everywhere: the injected
+/// ones are accepted, with the same typed rows, the injected members counted as unknown,
+/// `raw` byte for byte, and a second parse exactly for those simd-json refuses.
+fn assert_injection_changes_nothing(events: &[String], junk: &[Option<(String, String)>]) {
+    let (injected, added): (Vec<String>, Vec<u64>) = events.iter().map(|e| inject(e, junk)).unzip();
+    let plain: Vec<Vec<u8>> = events.iter().map(|e| e.clone().into_bytes()).collect();
+    let odd: Vec<Vec<u8>> = injected.iter().map(|e| e.clone().into_bytes()).collect();
+    let base = flatten_balanced(&plain);
+    let out = flatten_balanced(&odd);
+    assert_eq!(
+        out.stats.rejected,
+        0,
+        "{:?}",
+        common::column(out.batch(Table::Rejects), "error")
+    );
+    assert_eq!(base.stats.rejected, 0);
+    for t in [Table::Assessments, Table::Questions, Table::Options] {
+        assert_eq!(out.batch(t), base.batch(t), "table {t}");
+    }
+    assert_eq!(
+        out.stats.unknown_fields,
+        base.stats.unknown_fields + added.iter().sum::<u64>()
+    );
+    let raw = out.batch(Table::Raw);
+    assert_eq!(
+        common::column(raw, "value"),
+        injected
+            .iter()
+            .map(|e| common::V::S(e.clone()))
+            .collect::<Vec<_>>()
+    );
+    let refused = odd
+        .iter()
+        .filter(|e| simd_json::to_tape(&mut e.to_vec()).is_err())
+        .count();
+    assert_eq!(out.stats.reparsed, refused);
+}
+
 /// Pushes every payload and checks the balance invariant; returns the output.
 fn flatten_balanced(payloads: &[Vec<u8>]) -> assessment_flatten::Flattened {
     let mut f = Flattener::new(FlattenConfig::default());
@@ -283,6 +433,22 @@ proptest! {
         assert_table(out.batch(Table::Assessments), &x.assessments, events.len());
         assert_table(out.batch(Table::Questions), &x.questions, n_q);
         assert_table(out.batch(Table::Options), &x.options, n_o);
+    }
+
+    #[test]
+    fn odd_unknown_fields_at_every_depth_change_no_typed_column(
+        events in proptest::collection::vec(event(), 1..6),
+        junk in proptest::collection::vec(proptest::option::weighted(0.6, (unknown_key(), junk())), 1..24),
+    ) {
+        assert_injection_changes_nothing(&events, &junk);
+    }
+
+    #[test]
+    fn odd_unknown_fields_in_real_events_change_no_typed_column(
+        junk in proptest::collection::vec(proptest::option::weighted(0.6, (unknown_key(), junk())), 1..40),
+    ) {
+        let events: Vec<String> = REAL.lines().map(str::to_owned).collect();
+        assert_injection_changes_nothing(&events, &junk);
     }
 
     #[test]

@@ -13,6 +13,26 @@
 //! * ISO-8601 timestamps take the form `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM|±HHMM)`
 //!   (a space is accepted in place of `T`); fractional digits beyond microseconds are
 //!   truncated; a missing zone is an error (a wall-clock time without a zone is ambiguous).
+//!
+//! JSON numbers in known fields:
+//!
+//! * An integer column (`attempt`, the six integer counts, `options.submitted`) takes a JSON
+//!   integer in the `i64` range, written without fraction or exponent. An integral float
+//!   (`1.0`, `1e0`, `2.0e1`, `-0.0`) is not taken, nor is an integer beyond `i64`
+//!   (`18446744073709551616`): both are `invalid_value` rejects with the JSON path and the
+//!   number as written (`sequences.counts.total: expected an integer from … without fraction
+//!   or exponent, found "1.0"`; [`EXPECTED_INT64`]). A parser
+//!   holds a float as its nearest `f64`, not its digits: `1.0000000000000000001` and
+//!   `9007199254740993.0` read as integral floats that are not the integers they name, so
+//!   the only exact rule is the one on how the number is written. It is also the rule of
+//!   serde_json's `i64` ([`crate::event`]) and of Spark's `LongType`.
+//! * A float column (`max_attempts`) takes any number within the `f64` range, an integer as
+//!   its nearest `f64` (beyond `u64` too), or a decimal string ([`str_to_f64`]); `-0.0` stays
+//!   `-0.0`; a number beyond the range (`1e400`) is an `invalid_value` reject.
+//! * Epoch seconds (`keen_timestamp`, `keen_created_at`) may also be a JSON integer of
+//!   seconds; beyond the `i64` microsecond range it is `invalid_value`, a float `wrong_type`.
+//! * A number in a field the schema does not read never makes a reject, whatever its size,
+//!   precision or exponent (RFC 8259 sets no limit): it stays in `raw`, byte for byte.
 
 use std::fmt;
 
@@ -41,6 +61,11 @@ pub const EXPECTED_ISO8601: &str =
 pub const EXPECTED_BOOL_STR: &str = "\"true\" or \"false\"";
 /// What [`str_to_f64`] accepts.
 pub const EXPECTED_F64_STR: &str = "a decimal number as a string, e.g. \"1.0\"";
+/// What an integer column accepts: see the [module docs](self).
+pub const EXPECTED_INT64: &str =
+    "an integer from -9223372036854775808 to 9223372036854775807, without fraction or exponent";
+/// What a float column accepts as a JSON number.
+pub const EXPECTED_F64: &str = "a number within the float64 range";
 
 const MICROS_PER_SEC: i64 = 1_000_000;
 
