@@ -13,7 +13,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::client::{LogContext, block_on, topic_partitions, watermarks};
-use crate::config::{KafkaConfig, TopicSpec, admin_client_config};
+use crate::config::librdkafka::admin_client_config;
+use crate::config::{KafkaConfig, TopicSpec};
 use crate::error::{BrokerError, Error, Result};
 
 /// One partition of a described topic.

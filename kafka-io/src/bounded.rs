@@ -12,7 +12,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::client::{LogContext, topic_partitions, watermarks};
-use crate::config::{BoundedOptions, KafkaConfig, bounded_consumer_client_config};
+use crate::config::librdkafka::bounded_consumer_client_config;
+use crate::config::{BoundedOptions, KafkaConfig};
 use crate::error::{BrokerError, Error, Result};
 use crate::message::Batch;
 use crate::offsets::{Gap, PartitionRange, StartPosition, plan_partition, requested_offsets};
@@ -275,9 +276,8 @@ impl BoundedConsumer {
     }
 
     /// Gives a batch back once it has been processed, so the next batches reuse its
-    /// allocations instead of allocating (and page-faulting) fresh memory: with 16 MiB
-    /// batches this halves the CPU time of a read. Optional; batches of other topics are
-    /// dropped.
+    /// allocations instead of allocating (and page-faulting) fresh memory for every batch.
+    /// Optional; batches of other topics are dropped.
     pub fn recycle(&mut self, batch: Batch) {
         if batch.topic() == &*self.topic && self.spare.len() < 2 {
             self.spare.push(batch);

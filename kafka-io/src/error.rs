@@ -2,7 +2,9 @@
 //!
 //! rdkafka's `KafkaError` is never part of this API: it is mapped at the boundary into a
 //! [`BrokerError`] (librdkafka error code + message) carried by a variant that says what we
-//! were doing and where (topic, partition, offset, element index, byte offset).
+//! were doing and where (topic, partition, offset, element index). Problems with an input
+//! file are the splitter's own [`json::Error`](crate::json::Error) (with its line, column
+//! and byte), wrapped as [`Error::Input`].
 //!
 //! Every message is complete on its own (the broker error is part of it, in the `cause`
 //! field, or `error` for I/O), so no variant also reports it as `source()`: printing an
@@ -13,6 +15,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
+
+use crate::json::Position;
 
 /// Crate-local result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -74,7 +78,8 @@ impl From<rdkafka::types::RDKafkaErrorCode> for BrokerError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A configuration value is invalid (caught by a builder or by librdkafka at client creation).
+    /// A configuration value is invalid (caught by `validate()` or by librdkafka at client
+    /// creation).
     #[error("invalid configuration `{key}`: {reason}")]
     Config {
         /// The setting (our field name or the librdkafka property).
@@ -121,7 +126,8 @@ pub enum Error {
         cause: BrokerError,
     },
 
-    /// Reading the input file failed.
+    /// Reading or examining a file failed outside the splitter (e.g. it changed between
+    /// two passes).
     #[error("cannot read {path}: {error}")]
     Io {
         /// The file.
@@ -130,12 +136,19 @@ pub enum Error {
         error: std::io::Error,
     },
 
-    /// An element of the input file is not valid JSON (or the array around it is broken).
+    /// The input file cannot be read or cut into elements (a JSON array whose structure is
+    /// broken): the splitter's error, with the file and the position.
+    #[error(transparent)]
+    Input(#[from] crate::json::Error),
+
+    /// The earlier form of a splitter error, still returned by
+    /// `JsonElements::advance` for an element that is not valid JSON.
+    #[doc(hidden)]
     #[error("malformed JSON element #{element_index} at byte {byte_offset}: {reason}")]
     Malformed {
-        /// Zero-based index of the element in the file (array element or NDJSON value).
+        /// Zero-based index of the element in the file.
         element_index: u64,
-        /// Byte offset in the file where the element starts (or where the structure broke).
+        /// Byte offset in the file of the problem.
         byte_offset: u64,
         /// What is wrong.
         reason: String,
@@ -143,13 +156,18 @@ pub enum Error {
 
     /// A message could not be enqueued or was not delivered.
     #[error(
-        "delivery of element #{element_index} to `{topic}` failed ({failed} failed in total): {cause}"
+        "delivery of element #{element_index}{} to `{topic}` failed ({failed} failed in \
+         total): {cause}{}",
+        at.map(|p| format!(" (at {p} of the input)")).unwrap_or_default(),
+        delivery_hint(cause)
     )]
     Delivery {
         /// Topic name.
         topic: String,
         /// Zero-based index of the (first) failed element in the input.
         element_index: u64,
+        /// Where the element starts in the input file, when the failure was immediate.
+        at: Option<Position>,
         /// How many messages failed in total.
         failed: u64,
         /// The broker / librdkafka error of the first failure.
@@ -258,7 +276,39 @@ pub enum Error {
     },
 }
 
+/// What to do about a delivery failure, where it is clear.
+fn delivery_hint(cause: &BrokerError) -> &'static str {
+    match cause.code {
+        // MSG_SIZE_TOO_LARGE, from the broker or the client
+        Some(10) => {
+            "; the message is larger than the topic allows: raise the topic's \
+             max.message.bytes (and the producer's max_message_bytes if it is lower)"
+        }
+        _ => "",
+    }
+}
+
 impl Error {
+    /// A delivery error with the position of its element in the input file.
+    pub(crate) fn at(self, position: Position) -> Error {
+        match self {
+            Error::Delivery {
+                topic,
+                element_index,
+                failed,
+                cause,
+                ..
+            } => Error::Delivery {
+                topic,
+                element_index,
+                at: Some(position),
+                failed,
+                cause,
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn client(operation: &'static str, err: impl Into<BrokerError>) -> Self {
         Error::Client {
             operation,
@@ -290,6 +340,32 @@ mod tests {
         let s = e.to_string();
         assert!(s.contains("`t` partition 3"), "{s}");
         assert!(s.contains("10..42"), "{s}");
+    }
+
+    #[test]
+    fn a_too_large_message_says_what_to_do() {
+        let e = Error::Delivery {
+            topic: "t".into(),
+            element_index: 7,
+            at: Some(Position {
+                line: 8,
+                column: 1,
+                byte: 900,
+            }),
+            failed: 1,
+            cause: BrokerError {
+                code: Some(10),
+                message: "Broker: Message size too large".into(),
+            },
+        };
+        let s = e.to_string();
+        assert!(
+            s.starts_with(
+                "delivery of element #7 (at line 8, column 1 (byte 900) of the input) to `t`"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("raise the topic's max.message.bytes"), "{s}");
     }
 
     #[test]

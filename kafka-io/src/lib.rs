@@ -1,12 +1,16 @@
 //! Kafka I/O for the assessment lake, on rdkafka (librdkafka).
 //!
 //! - [`Admin`]: create a topic if missing, describe partitions, leaders and watermarks.
-//! - [`Publisher`]: publish a JSON array file (streamed, never loaded whole) or NDJSON, one
-//!   message per event, keyed by a top-level field (default `user_exam_id`), idempotent,
-//!   compressed, every delivery report accounted for ([`PublishReport`]). The whole file
-//!   is validated first, on all cores ([`json::validate_file`]), so a malformed element
-//!   publishes nothing; [`Publisher::validate_file`] and [`Publisher::publish_validated`]
-//!   run the two passes separately.
+//! - [`Publisher`]: publish a JSON array file (streamed, never loaded whole) or NDJSON,
+//!   plain, gzip or zstd, one message per element, keyed by a top-level field (default
+//!   `user_exam_id`), idempotent, compressed, every delivery report accounted for
+//!   ([`PublishReport`]). Every element that can be delimited is sent, valid JSON or not
+//!   (a lander decides; the report counts and lists the invalid ones with their
+//!   positions). The whole file is read first, on all cores ([`json::validate_file`]), so
+//!   a JSON array whose structure is broken publishes nothing; [`Publisher::validate_file`]
+//!   and [`Publisher::publish_validated`] run the two passes separately.
+//! - [`json`]: the file framing both publisher and file lander use ([`json::open_input`],
+//!   [`json::JsonElements`], [`json::NdjsonLines`], positions as `line L, column C (byte B)`).
 //! - [`BoundedConsumer`]: snapshot the high watermarks, read from a [`StartPosition`] up to
 //!   them in per-partition [`Batch`]es, stop; retention gaps are errors unless accepted.
 //! - [`StreamingConsumer`]: a consumer-group member whose assignments go through the
@@ -16,9 +20,10 @@
 //!   5 MiB / 100,000 messages per partition retention, see [`mock`]).
 //!
 //! Configuration is plain data ([`KafkaConfig`], [`PublishOptions`], [`BoundedOptions`],
-//! [`StreamingOptions`], [`TopicSpec`]) with documented defaults and validating builders;
-//! librdkafka property names live only in [`config`], and security settings pass through
-//! [`KafkaConfig::extra`]. Errors are one enum, [`Error`], with typed coordinates.
+//! [`StreamingOptions`], [`TopicSpec`]) with documented defaults and units and a
+//! `validate()`; librdkafka property names live only in [`config`], and security settings
+//! pass through [`KafkaConfig::extra`]. Errors are one enum, [`Error`], with typed
+//! coordinates; the splitter's are [`json::Error`], wrapped as [`Error::Input`].
 //! Logs go to `tracing` (librdkafka's own lines under the `librdkafka` target).
 //!
 //! # Example
@@ -57,7 +62,8 @@
 //! }
 //! values.sort();
 //! assert_eq!(values[0].0.as_deref(), Some(&b"a"[..]));
-//! assert_eq!(values[0].1.as_deref(), Some(&br#"{"user_exam_id":"a","attempt":1}"#[..]));
+//! // An NDJSON line is sent as it is (a JSON array's elements are compacted).
+//! assert_eq!(values[0].1.as_deref(), Some(&br#"{"user_exam_id": "a", "attempt": 1}"#[..]));
 //! assert_eq!(values.len(), 3);
 //! std::fs::remove_dir_all(&dir)?;
 //! # Ok(()) }
@@ -79,12 +85,18 @@ pub mod streaming;
 
 pub use admin::{Admin, CreateOutcome, PartitionDescription, TopicDescription};
 pub use bounded::{BoundedConsumer, BoundedReport};
-pub use config::*;
+pub use config::{
+    AssignmentStrategy, BoundedOptions, Compression, DEFAULT_KEY_FIELD, Isolation, KafkaConfig,
+    Partitioner, PublishOptions, StreamingOptions, TopicSpec,
+};
+#[doc(hidden)]
+pub use config::{BoundedOptionsBuilder, KafkaConfigBuilder};
 pub use error::{BrokerError, Error, Result};
 pub use message::{Batch, MessageRef, TopicPartition};
 pub use mock::MockCluster;
 pub use offsets::{Gap, PartitionRange, StartPosition};
 pub use producer::{
-    MalformedElement, PublishPhase, PublishProgress, PublishReport, Publisher, ValidatedFile,
+    InvalidElement, MAX_LISTED_INVALID, PublishPhase, PublishProgress, PublishReport, Publisher,
+    ValidatedFile,
 };
 pub use streaming::{RebalanceEvent, RebalanceHandler, StartAll, StartOffset, StreamingConsumer};

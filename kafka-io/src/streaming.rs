@@ -17,7 +17,8 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use crate::client::{forward_error, forward_log};
-use crate::config::{KafkaConfig, StreamingOptions, streaming_consumer_client_config};
+use crate::config::librdkafka::streaming_consumer_client_config;
+use crate::config::{KafkaConfig, StreamingOptions};
 use crate::error::{BrokerError, Error, Result};
 use crate::message::{Batch, TopicPartition};
 

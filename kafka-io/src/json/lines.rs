@@ -1,22 +1,30 @@
 //! Cutting NDJSON at newlines, without looking inside the lines.
 //!
-//! [`JsonElements`](super::JsonElements) validates and compacts every element, which a
-//! publisher needs (the message is what `jq -c` prints) and a consumer of the file does not
-//! when it parses each value anyway: [`NdjsonLines`] finds the newlines with `memchr` and
-//! hands out each line as it is, so a broken line is just a line — the parser that reads it
-//! reports what is wrong with it, and the next line is read as usual.
+//! [`JsonElements`](super::JsonElements) also checks each line and finds its key, which a
+//! publisher needs and a reader that parses every value anyway does not: [`NdjsonLines`]
+//! finds the newlines with `memchr` and hands out each line as it is, so a broken line is
+//! just a line (its parser says what is wrong with it) and the next line is read as usual.
+//! Both cut the same lines: a line ends at `\n`; a `\r` before it and leading or trailing
+//! spaces and tabs are not part of it; blank lines are skipped.
 
 use std::io::Read;
+use std::path::PathBuf;
 
-use super::{Source, is_ws};
-use crate::error::{Error, Result};
+use super::error::{Error, Result};
+use super::source::Source;
+use super::{Position, is_ws};
 
 /// One non-blank line of an NDJSON input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Line<'a> {
-    /// Zero-based index among the non-blank lines: the same element index
-    /// [`JsonElements`](super::JsonElements) gives a file of one value per line.
+    /// Zero-based index among the non-blank lines: the element index
+    /// [`JsonElements`](super::JsonElements) gives it.
     pub index: u64,
+    /// Line number in the input, from 1 (blank lines count).
+    pub line: u64,
+    /// Column (byte in the line, from 1) of the first non-whitespace byte.
+    pub column: u64,
     /// Byte offset in the input of the line's first non-whitespace byte.
     pub byte_offset: u64,
     /// The line without the newline and without leading and trailing whitespace (spaces,
@@ -24,32 +32,57 @@ pub struct Line<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Splits an NDJSON stream into its non-blank lines (see [`Line`]); blank lines are skipped
-/// as [`InputFormat::Ndjson`](super::InputFormat::Ndjson) says. The last line needs no
-/// newline. Reads in 1 MiB blocks into its own window, which grows for a longer line.
+impl Line<'_> {
+    /// Where the line starts in the input.
+    pub fn start(&self) -> Position {
+        Position {
+            line: self.line,
+            column: self.column,
+            byte: self.byte_offset,
+        }
+    }
+
+    /// Where byte `at` of [`Line::bytes`] is in the input (`at` past the end gives the
+    /// position after the line's last byte).
+    pub fn position_at(&self, at: usize) -> Position {
+        let mut p = self.start();
+        p.forward(at.min(self.bytes.len()));
+        p
+    }
+}
+
+/// Splits an NDJSON stream into its non-blank lines (see [`Line`]). The last line needs no
+/// newline; a UTF-8 byte-order mark at the start is skipped. Reads in 1 MiB blocks into
+/// its own window, which grows for a longer line.
 ///
 /// ```
 /// use kafka_io::json::NdjsonLines;
-/// let input = b"{\"a\": 1}\r\n\n  {\"b\": tru\n[1,2]";
+/// let input = b"\xEF\xBB\xBF{\"a\": 1}\r\n\n  {\"b\": tru\n[1,2]";
 /// let mut lines = NdjsonLines::new(&input[..]);
 /// let first = lines.next_line().unwrap().unwrap();
-/// assert_eq!((first.index, first.byte_offset, first.bytes), (0, 0, &b"{\"a\": 1}"[..]));
+/// assert_eq!((first.index, first.byte_offset, first.bytes), (0, 3, &b"{\"a\": 1}"[..]));
 /// let broken = lines.next_line().unwrap().unwrap();
-/// assert_eq!((broken.index, broken.byte_offset, broken.bytes), (1, 13, &b"{\"b\": tru"[..]));
+/// assert_eq!((broken.index, broken.line, broken.column), (1, 3, 3));
+/// assert_eq!(broken.bytes, b"{\"b\": tru");
+/// assert_eq!(broken.position_at(6).to_string(), "line 3, column 9 (byte 22)");
 /// assert_eq!(lines.next_line().unwrap().unwrap().bytes, b"[1,2]");
 /// assert!(lines.next_line().unwrap().is_none());
 /// ```
 #[derive(Debug)]
 pub struct NdjsonLines<R> {
     src: Source<R>,
+    path: Option<PathBuf>,
     /// Window bytes of the last line (and its newline) still to be consumed.
     pending: usize,
     /// Window bytes already searched for a newline (none found).
     searched: usize,
-    /// Absolute offset of the window's first byte.
+    /// Absolute offset of the window's first byte (always the start of a line).
     pos: u64,
+    /// Line number of the window's first byte.
+    line: u64,
     /// Index of the next line.
     index: u64,
+    at_start: bool,
 }
 
 impl<R: Read> NdjsonLines<R> {
@@ -57,11 +90,20 @@ impl<R: Read> NdjsonLines<R> {
     pub fn new(reader: R) -> Self {
         NdjsonLines {
             src: Source::new(reader),
+            path: None,
             pending: 0,
             searched: 0,
             pos: 0,
+            line: 1,
             index: 0,
+            at_start: true,
         }
+    }
+
+    /// Names the input in errors.
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self
     }
 
     /// Sets the size of the read window (default 1 MiB, at least 1 byte).
@@ -70,12 +112,18 @@ impl<R: Read> NdjsonLines<R> {
         self
     }
 
-    /// The next non-blank line, `Ok(None)` at the end of the input. A read error is
-    /// [`Error::Malformed`] naming the line index and byte offset where reading stopped.
+    /// The next non-blank line, `Ok(None)` at the end of the input.
+    ///
+    /// # Errors
+    /// [`Error::Read`] with the position where reading stopped.
     pub fn next_line(&mut self) -> Result<Option<Line<'_>>> {
-        self.src.consume(self.pending);
-        self.pos += self.pending as u64;
+        self.consume(self.pending, true);
         self.pending = 0;
+        if self.at_start {
+            self.at_start = false;
+            let n = self.src.skip_bom().map_err(|e| self.read_error(e))?;
+            self.pos += n as u64;
+        }
         loop {
             let window = self.src.window();
             let (len, line_end) = match memchr::memchr(b'\n', &window[self.searched..]) {
@@ -83,16 +131,8 @@ impl<R: Read> NdjsonLines<R> {
                 None if self.src.eof => (window.len(), window.len()),
                 None => {
                     self.searched = window.len();
-                    match self.src.read_more() {
-                        Ok(_) => continue,
-                        Err(e) => {
-                            return Err(Error::Malformed {
-                                element_index: self.index,
-                                byte_offset: self.pos,
-                                reason: format!("read error: {e}"),
-                            });
-                        }
-                    }
+                    self.src.read_more().map_err(|e| self.read_error(e))?;
+                    continue;
                 }
             };
             if len == 0 {
@@ -101,8 +141,7 @@ impl<R: Read> NdjsonLines<R> {
             self.searched = 0;
             let line = &window[..line_end];
             let Some(first) = line.iter().position(|b| !is_ws(*b)) else {
-                self.src.consume(len);
-                self.pos += len as u64;
+                self.consume(len, len > line_end);
                 continue;
             };
             let last = line.iter().rposition(|b| !is_ws(*b)).unwrap_or(first);
@@ -110,10 +149,33 @@ impl<R: Read> NdjsonLines<R> {
             self.index += 1;
             return Ok(Some(Line {
                 index: self.index - 1,
+                line: self.line,
+                column: first as u64 + 1,
                 byte_offset: self.pos + first as u64,
                 bytes: &self.src.window()[first..=last],
             }));
         }
+    }
+
+    /// Consumes a line of `len` bytes (with its newline, if `newline`).
+    fn consume(&mut self, len: usize, newline: bool) {
+        if len == 0 {
+            return;
+        }
+        self.src.consume(len);
+        self.pos += len as u64;
+        if newline {
+            self.line += 1;
+        }
+    }
+
+    fn read_error(&self, e: std::io::Error) -> Error {
+        let at = Position {
+            line: self.line,
+            column: 1,
+            byte: self.pos,
+        };
+        Error::read(self.path.as_deref(), at, e)
     }
 }
 
@@ -123,11 +185,18 @@ mod tests {
     use crate::json::{InputFormat, JsonElements};
     use proptest::prelude::*;
 
-    fn lines(input: &[u8], window: usize) -> Vec<(u64, u64, Vec<u8>)> {
+    /// (index, line, column, offset, bytes) of every line.
+    fn lines(input: &[u8], window: usize) -> Vec<(u64, u64, u64, u64, Vec<u8>)> {
         let mut l = NdjsonLines::new(input).with_window(window);
         let mut out = Vec::new();
         while let Some(line) = l.next_line().unwrap() {
-            out.push((line.index, line.byte_offset, line.bytes.to_vec()));
+            out.push((
+                line.index,
+                line.line,
+                line.column,
+                line.byte_offset,
+                line.bytes.to_vec(),
+            ));
         }
         out
     }
@@ -140,10 +209,10 @@ mod tests {
         assert_eq!(
             got,
             [
-                (0, 1, b"{\"a\":1}".to_vec()),
-                (1, 13, b"not json".to_vec()),
-                (2, 24, b"[1,".to_vec()),
-                (3, 28, b"2]".to_vec()),
+                (0, 1, 2, 1, b"{\"a\":1}".to_vec()),
+                (1, 4, 1, 13, b"not json".to_vec()),
+                (2, 5, 3, 24, b"[1,".to_vec()),
+                (3, 6, 1, 28, b"2]".to_vec()),
             ]
         );
     }
@@ -155,37 +224,40 @@ mod tests {
         input.extend_from_slice(b"\nshort\n");
         let got = lines(&input, 16);
         assert_eq!(got.len(), 2);
-        assert_eq!(got[0].2, long);
-        assert_eq!((got[1].1, &got[1].2[..]), (10_001, &b"short"[..]));
+        assert_eq!(got[0].4, long);
+        assert_eq!(
+            (got[1].1, got[1].3, &got[1].4[..]),
+            (2, 10_001, &b"short"[..])
+        );
+    }
+
+    #[test]
+    fn a_bom_is_skipped_and_counted() {
+        let got = lines(b"\xEF\xBB\xBF{\"a\":1}\n\xEF\xBB\xBFx", 2);
+        assert_eq!(got[0], (0, 1, 1, 3, b"{\"a\":1}".to_vec()));
+        // Only at the start: later it is a line's bytes.
+        assert_eq!(got[1].4, b"\xEF\xBB\xBFx");
     }
 
     proptest! {
-        /// On input of one compact value per line, lines and elements agree: same index,
-        /// offset and bytes.
+        /// On any bytes, lines and elements agree: same index, position and bytes.
         #[test]
-        fn agrees_with_the_element_splitter_on_compact_ndjson(
-            values in proptest::collection::vec(
+        fn agrees_with_the_element_splitter(
+            input in proptest::collection::vec(
                 prop_oneof![
-                    Just("{\"a\":[1,2],\"s\":\"x\\ny\"}".to_owned()),
-                    Just("[]".to_owned()),
-                    Just("-1.5e3".to_owned()),
-                    "\"[a-z {}\\[\\]]{0,20}\"",
+                    Just(b'\n'), Just(b' '), Just(b'\r'), Just(b'{'), Just(b'}'), Just(b'"'),
+                    Just(b'1'), Just(b','), Just(b':'), any::<u8>(),
                 ],
-                0..40,
+                0..300,
             ),
-            blank in proptest::collection::vec(0..3usize, 40),
             window in 1..64usize,
         ) {
-            let mut input = Vec::new();
-            for (v, b) in values.iter().zip(&blank) {
-                input.extend(std::iter::repeat_n(b'\n', *b));
-                input.extend_from_slice(v.as_bytes());
-                input.push(b'\n');
-            }
-            let mut el = JsonElements::new(&input[..], InputFormat::Ndjson);
+            let mut el = JsonElements::new(&input[..], InputFormat::Ndjson)
+                .with_window(window)
+                .with_key_field(Some("k"));
             let mut want = Vec::new();
             while let Some(e) = el.next_element().unwrap() {
-                want.push((e.index, e.byte_offset, e.bytes.to_vec()));
+                want.push((e.index, e.line, e.column, e.byte_offset, e.bytes.to_vec()));
             }
             prop_assert_eq!(lines(&input, window), want);
         }
@@ -208,7 +280,7 @@ mod tests {
                 })
                 .filter(|l| !l.is_empty())
                 .collect();
-            let got: Vec<Vec<u8>> = lines(&input, window).into_iter().map(|l| l.2).collect();
+            let got: Vec<Vec<u8>> = lines(&input, window).into_iter().map(|l| l.4).collect();
             prop_assert_eq!(got, want);
         }
     }
