@@ -147,7 +147,7 @@ pub struct FlattenConfig {
     /// about 2.4 KB; Kafka's own default limit is 1 MiB.
     ///
     /// Memory: parsing a value takes scratch of about three times its size (its copy, its
-    /// unescaped strings, the tape; up to ~17 times for a value made only of tiny numbers,
+    /// unescaped strings, the tape; up to ~18 times for a value made only of tiny numbers,
     /// `[0,0,…]`) while it is parsed. Scratch that grew past 1 MiB for one message is freed
     /// after that message, so one large message does not keep its memory. Lower this limit
     /// to bound what one message may take.
@@ -228,6 +228,34 @@ pub struct Flattener {
     last_topic: Option<(String, usize)>,
     /// Scratch for formatting reject messages.
     scratch: String,
+    /// Where the message being pushed starts in its file ([`Flattener::push_at`]).
+    origin: Option<Origin>,
+}
+
+/// Where a message's value starts in the file it was read from. A reject of a message
+/// pushed with [`Flattener::push_at`] names the place in the file, `line L, column C (byte
+/// B)`: of the problem itself when the value is the file's bytes as they are (an NDJSON
+/// line) and the parser stopped at a known byte, else of the value's first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// Line of the value's first byte, from 1.
+    pub line: u64,
+    /// Column (byte in the line) of the value's first byte, from 1.
+    pub column: u64,
+    /// Byte offset in the file of the value's first byte, from 0.
+    pub byte: u64,
+    /// The value is the file's bytes as they are, on one line (not a compacted copy).
+    pub verbatim: bool,
+}
+
+impl Origin {
+    /// The place of byte `at` of the value (the value's start unless it is verbatim).
+    fn place(self, at: Option<usize>) -> (u64, u64, u64) {
+        match at {
+            Some(at) if self.verbatim => (self.line, self.column + at as u64, self.byte + at as u64),
+            _ => (self.line, self.column, self.byte),
+        }
+    }
 }
 
 impl std::fmt::Debug for Flattener {
@@ -264,6 +292,7 @@ impl Flattener {
             topics: StrCol::default(),
             last_topic: None,
             scratch: String::new(),
+            origin: None,
         }
     }
 
@@ -300,6 +329,18 @@ impl Flattener {
             Err(e) => self.reject(msg, topic_key, timestamp_us, &e),
         }
         Ok(())
+    }
+
+    /// [`Flattener::push`] for a message read from a file: a reject's message ends with the
+    /// place in the file (see [`Origin`]).
+    ///
+    /// # Errors
+    /// As [`Flattener::push`].
+    pub fn push_at(&mut self, msg: &Message<'_>, origin: Origin) -> Result<(), Error> {
+        self.origin = Some(origin);
+        let pushed = self.push(msg);
+        self.origin = None;
+        pushed
     }
 
     /// Appends a message its caller already found not to be JSON, with the caller's
@@ -538,6 +579,17 @@ impl Flattener {
         }
         self.scratch.clear();
         let _ = write!(self.scratch, "{e}");
+        if let Some(origin) = self.origin {
+            let at = match e {
+                ValidationError::Parse { byte_offset, .. } => Some(*byte_offset),
+                _ => None,
+            };
+            let (line, column, byte) = origin.place(at);
+            let _ = write!(
+                self.scratch,
+                "; in the file at line {line}, column {column} (byte {byte})"
+            );
+        }
         r.error.push(&self.scratch);
     }
 
@@ -641,6 +693,61 @@ mod tests {
             &format!("\"exam_name\":\"{}", "n".repeat(bytes)),
             1,
         )
+    }
+
+    fn reject_messages(f: &mut Flattener) -> Vec<String> {
+        use arrow_array::cast::AsArray as _;
+        let out = f.flush().expect("flush");
+        let rejects = out.batch(Table::Rejects);
+        let col = rejects.column_by_name("error").expect("error column");
+        col.as_string::<i32>()
+            .iter()
+            .map(|s| s.unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_reject_pushed_at_a_file_place_names_it() {
+        let mut f = Flattener::new(FlattenConfig::default());
+        let origin = Origin {
+            line: 7,
+            column: 1,
+            byte: 500,
+            verbatim: true,
+        };
+        assert!(f.push_at(&Message::new("t", 0, 0, b"{\"a\": tru}"), origin).is_ok());
+        let wrong = GOOD.lines().next().unwrap_or_default().replacen(
+            "\"exam_name\":\"",
+            "\"exam_name\":7,\"x\":\"",
+            1,
+        );
+        let compacted = Origin {
+            verbatim: false,
+            ..origin
+        };
+        assert!(f.push_at(&Message::new("t", 0, 1, wrong.as_bytes()), compacted).is_ok());
+        assert!(f.push(&Message::new("t", 0, 2, b"[1]")).is_ok());
+        let errors = reject_messages(&mut f);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        // The parser's byte within the line, placed in the file.
+        let at = errors[0].split("at byte ").nth(1).and_then(|s| s.split(':').next());
+        let at: u64 = at.and_then(|s| s.parse().ok()).expect("a byte offset");
+        assert!(
+            errors[0].ends_with(&format!(
+                "; in the file at line 7, column {} (byte {})",
+                1 + at,
+                500 + at
+            )),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("exam_name: expected string")
+                && errors[1].ends_with("; in the file at line 7, column 1 (byte 500)"),
+            "{}",
+            errors[1]
+        );
+        assert!(!errors[2].contains("in the file"), "{}", errors[2]);
     }
 
     #[test]
