@@ -6,10 +6,10 @@
 //! warehouse's rotation policy says so, and commits everything at [`Sink::finish`].
 
 use anyhow::{Context as _, Result, bail};
-use assessment_flatten::{ErrorKind, FlattenConfig, Flattened, Flattener, Message};
+use assessment_flatten::{ErrorKind, FlattenConfig, Flattened, Flattener, Message, Origin};
 use assessment_schema::tables::{self, Table};
 use hdfs_sink::{CommitInfo, RangeWriter, Warehouse};
-use kafka_io::json::{InputFormat, JsonElements, NdjsonLines};
+use kafka_io::json::{InputFile, InputFormat, InputReader, JsonElements, NdjsonLines, open_input};
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::Path;
@@ -499,6 +499,9 @@ pub struct FileLandOptions {
     /// Tables to land (`rejects` is always landed, see [`select_tables`]). Without `raw`,
     /// the flattener does not build it. Default: all five.
     pub tables: Vec<Table>,
+    /// The source name (topic) the file's events land under. Default (`None`): the file's
+    /// name ([`topic_for_file`]).
+    pub source: Option<String>,
 }
 
 impl Default for FileLandOptions {
@@ -507,6 +510,7 @@ impl Default for FileLandOptions {
             chunk_messages: 8_192,
             flatten: FlattenConfig::default(),
             tables: Table::ALL.to_vec(),
+            source: None,
         }
     }
 }
@@ -558,114 +562,190 @@ async fn write_chunks(mut sink: Sink, rx: &mut mpsc::Receiver<Result<Chunk>>) ->
     Ok(sink)
 }
 
-/// The events of a file: a JSON array's elements (compacted), or NDJSON's non-blank lines as
-/// they are — a line that is not one valid JSON value is a message like any other, which the
-/// flattener lands as a reject, and the next line is read. A line's offset is its index
-/// among the non-blank lines. An array element the splitter can delimit but not parse (a bad
-/// token or escape, invalid UTF-8) comes with its diagnosis; a structural error (the
-/// element has no known end) ends the file with an error.
+/// The events of a file, read by kafka-io's splitter as what the file is (plain, gzip or
+/// zstd; a byte-order mark skipped): a JSON array's elements (compacted), or NDJSON's
+/// non-blank lines as they are — a line that is not one valid JSON value is a message like
+/// any other, which the flattener lands as a reject, and the next line is read. A line's
+/// offset is its index among the non-blank lines. An array element the splitter can
+/// delimit but not parse comes with its diagnosis; a structural error (the element has no
+/// known end) ends the file with an error naming line, column and byte.
 enum FileEvents {
-    Array(Box<JsonElements<std::fs::File>>),
-    Lines(NdjsonLines<std::fs::File>),
+    Array(Box<JsonElements<InputReader>>),
+    Lines(NdjsonLines<InputReader>),
 }
 
-/// One event of a file: its index, its bytes and, for an array element that is not valid
-/// JSON, where in the bytes it broke and why.
+/// One event of a file: its index, its bytes, where it starts in the file and, for an array
+/// element that is not valid JSON, where it broke and why.
 struct FileEvent<'a> {
     index: u64,
     bytes: &'a [u8],
+    origin: Origin,
     malformed: Option<(usize, String)>,
 }
 
 impl FileEvents {
-    fn new(file: std::fs::File, format: InputFormat) -> Self {
-        match format {
-            InputFormat::Ndjson => FileEvents::Lines(NdjsonLines::new(file)),
-            _ => FileEvents::Array(Box::new(JsonElements::new(file, format))),
-        }
+    fn open(input: &InputFile) -> kafka_io::json::Result<Self> {
+        Ok(match input.format() {
+            InputFormat::Ndjson => FileEvents::Lines(input.lines()?),
+            _ => FileEvents::Array(Box::new(input.elements()?)),
+        })
     }
 
-    fn next_event(&mut self) -> kafka_io::Result<Option<FileEvent<'_>>> {
-        let elements = match self {
-            FileEvents::Lines(l) => {
-                return Ok(l.next_line()?.map(|l| FileEvent {
-                    index: l.index,
-                    bytes: l.bytes,
-                    malformed: None,
-                }));
-            }
-            FileEvents::Array(e) => e,
-        };
-        let err = match elements.advance() {
-            Ok(_) => {
-                return Ok(elements.current().map(|e| FileEvent {
-                    index: e.index,
-                    bytes: e.bytes,
-                    malformed: None,
-                }));
-            }
-            Err(err) => err,
-        };
-        match (err, elements.malformed_element()) {
-            (
-                kafka_io::Error::Malformed {
-                    byte_offset,
-                    reason,
-                    ..
+    fn next_event(&mut self) -> kafka_io::json::Result<Option<FileEvent<'_>>> {
+        Ok(match self {
+            FileEvents::Lines(lines) => lines.next_line()?.map(|l| FileEvent {
+                index: l.index,
+                bytes: l.bytes,
+                origin: Origin {
+                    line: l.line,
+                    column: l.column,
+                    byte: l.byte_offset,
+                    verbatim: true,
                 },
-                Some(el),
-            ) => Ok(Some(FileEvent {
-                index: el.index,
-                bytes: el.bytes,
-                malformed: Some((
-                    usize::try_from(byte_offset.saturating_sub(el.byte_offset)).unwrap_or(0),
-                    format!("{reason} (byte {byte_offset} of the file)"),
-                )),
-            })),
-            (err, _) => Err(err),
-        }
+                malformed: None,
+            }),
+            FileEvents::Array(elements) => elements.next_element()?.map(|e| FileEvent {
+                index: e.index,
+                bytes: e.bytes,
+                origin: Origin {
+                    line: e.line,
+                    column: e.column,
+                    byte: e.byte_offset,
+                    verbatim: false,
+                },
+                malformed: e.invalid.map(|i| (i.at, e.diagnosis().unwrap_or_default())),
+            }),
+        })
     }
 }
 
-/// Lands an event file (JSON array or NDJSON, detected from its first byte) into the
-/// warehouse: topic = the file's name ([`topic_for_file`]), partition 0, offset = the event's
-/// index (see `FileEvents`: a bad NDJSON line is a reject, a broken array an error).
-/// Resumes after the last committed offset, so running it twice lands nothing twice.
+/// Where a file's events go: the source name (topic), partition 0.
+fn file_source(path: &Path, opts: &FileLandOptions) -> String {
+    opts.source.clone().unwrap_or_else(|| topic_for_file(path))
+}
+
+/// Refuses to resume `topic` from `input` when the events already landed under that name
+/// came from different content: the first and the last landed event (from `raw`) must equal
+/// the file's events at those offsets. A file that grew (events appended) resumes.
+async fn check_same_source(
+    warehouse: &Warehouse,
+    input: &InputFile,
+    topic: &str,
+    resume: i64,
+) -> Result<()> {
+    let want = [0, resume - 1];
+    let landed = landed_raw_values(warehouse, topic, &want).await?;
+    if landed.is_empty() {
+        tracing::warn!(
+            %topic,
+            "raw is not landed for this source: cannot check that the file is the one landed before"
+        );
+        return Ok(());
+    }
+    let mut events = FileEvents::open(input)?;
+    while let Some(e) = events.next_event()? {
+        let offset = i64::try_from(e.index).unwrap_or(i64::MAX);
+        if offset > resume - 1 {
+            break;
+        }
+        if let Some(value) = landed.get(&offset)
+            && value.as_slice() != e.bytes
+        {
+            bail!(
+                "{} is not the file landed before as source {topic:?}: its event #{offset} \
+                 (line {}, column {} (byte {})) differs from the one landed at that offset \
+                 ({resume} events of {topic:?} are committed). Land it under its own name \
+                 (--source NAME) or into another warehouse",
+                input.path().display(),
+                e.origin.line,
+                e.origin.column,
+                e.origin.byte
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The `raw` values of `topic` partition 0 at `offsets`, from the committed ranges that
+/// hold them (only those files are read).
+async fn landed_raw_values(
+    warehouse: &Warehouse,
+    topic: &str,
+    offsets: &[i64],
+) -> Result<BTreeMap<i64, Vec<u8>>> {
+    use arrow_array::cast::AsArray as _;
+    let markers = warehouse.markers().await.context("reading the commit log")?;
+    let mut out = BTreeMap::new();
+    for m in markers.iter().filter(|m| {
+        m.topic == topic
+            && m.partition == 0
+            && offsets.iter().any(|o| (m.start..=m.end).contains(o))
+    }) {
+        if let Some(raw) = m.tables.get("raw") {
+            for f in &raw.files {
+                for b in warehouse.read_parquet_file(&f.path).await? {
+                    let (Some(o), Some(v)) =
+                        (b.column_by_name("_offset"), b.column_by_name("value"))
+                    else {
+                        continue;
+                    };
+                    let o = o.as_primitive::<arrow_array::types::Int64Type>();
+                    let v = v.as_binary::<i32>();
+                    for i in 0..b.num_rows() {
+                        if offsets.contains(&o.value(i)) {
+                            out.insert(o.value(i), v.value(i).to_vec());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Lands an event file (JSON array or NDJSON, plain, gzip or zstd) into the warehouse:
+/// topic = `opts.source` or the file's name ([`topic_for_file`]), partition 0, offset = the
+/// event's index (see `FileEvents`: a bad NDJSON line is a reject, a broken array an
+/// error). Resumes after the last committed offset, so running it twice lands nothing
+/// twice; a different file under a name already landed is refused.
 pub async fn land_file(
     path: &Path,
     warehouse: Warehouse,
     opts: &FileLandOptions,
 ) -> Result<Totals> {
-    let topic = topic_for_file(path);
+    let topic = file_source(path, opts);
+    let input = open_input(path)?;
     let recovered = warehouse
         .recover()
         .await
         .context("recovering the warehouse")?;
     let resume = recovered.next_offset(&topic, 0).unwrap_or(0);
     if resume > 0 {
+        check_same_source(&warehouse, &input, &topic, resume).await?;
         tracing::info!(%topic, resume, "resuming after the committed offsets");
     }
-    let format =
-        InputFormat::detect_file(path).with_context(|| format!("reading {}", path.display()))?;
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (tx, mut rx) = mpsc::channel::<Result<Chunk>>(4);
     let sink = opts.sink(warehouse);
     let opts = opts.clone();
     let reader_topic = topic.clone();
-    let path_display = path.display().to_string();
     let reader = std::thread::spawn(move || {
         let send = |c: Result<Chunk>| tx.blocking_send(c).is_ok();
-        let mut input = FileEvents::new(file, format);
+        let mut events = match FileEvents::open(&input) {
+            Ok(events) => events,
+            Err(e) => {
+                send(Err(e.into()));
+                return;
+            }
+        };
         let mut flattener = Flattener::new(opts.flatten_config());
         let mut first = None;
         let mut last = 0;
         loop {
-            let event = match input.next_event() {
+            let event = match events.next_event() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
-                    send(Err(anyhow::Error::new(e)
-                        .context(format!("splitting the input file {path_display}"))));
+                    send(Err(e.into()));
                     return;
                 }
             };
@@ -675,7 +755,7 @@ pub async fn land_file(
             }
             let msg = Message::new(&reader_topic, 0, offset, event.bytes);
             let pushed = match &event.malformed {
-                None => flattener.push(&msg),
+                None => flattener.push_at(&msg, event.origin),
                 Some((at, reason)) => {
                     let kind = if std::str::from_utf8(event.bytes).is_err() {
                         ErrorKind::InvalidUtf8

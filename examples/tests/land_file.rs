@@ -199,6 +199,21 @@ fn ndjson_with_bad_lines_lands_them_as_rejects() {
         messages[4].contains("at byte 16: trailing characters"),
         "{messages:?}"
     );
+    // And where in the file: `line L, column C (byte B)` of the problem. The garbage line is
+    // line 9 (a blank line after event 1 counts), its problem at its second byte.
+    let garbage_at = body.windows(bad[3].len()).position(|w| w == bad[3]).unwrap() + 1;
+    assert!(
+        messages[3].ends_with(&format!(
+            "; in the file at line 9, column 2 (byte {garbage_at})"
+        )),
+        "{messages:?}"
+    );
+    // A wrong type has a JSON path, not a byte: the line's start is named.
+    assert!(
+        messages[0].starts_with("keen_id: expected string")
+            && messages[0].contains("; in the file at line 2, column 1 (byte "),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -239,29 +254,32 @@ fn bad_elements_of_an_array_land_as_rejects_and_the_rest_lands() {
     assert_eq!(offsets, [1, 3, 5]);
     let kinds = strings(&rejects, "error_kind");
     assert_eq!(kinds, ["malformed_json", "malformed_json", "invalid_utf8"]);
-    // The value is the element compacted (whitespace outside strings removed), as in `raw`.
+    // An element that is not valid JSON is kept as the input has it (a valid one is
+    // compacted), so it can be mended and landed again.
     let values = binaries(&rejects, "value");
-    assert_eq!(values[0], br#"{"keen_id":"a\x"}"#);
-    assert_eq!(values[1], br#"{"keen_id":"b","n":[12]}"#);
-    // The error says what and where: in the element and in the file.
+    assert_eq!(values, bad.map(<[u8]>::to_vec));
+    // The error says what and where: in the element and in the file, `line L, column C
+    // (byte B)` of the problem.
     let messages = strings(&rejects, "error");
     let file_pos = |b: &[u8]| body.windows(b.len()).position(|w| w == b).unwrap();
-    let escape_at = file_pos(bad[0]) + 15;
-    assert_eq!(
-        messages[0],
-        format!(
-            "malformed_json at byte 15: invalid escape in a string (byte {escape_at} of the file)"
-        )
-    );
-    let two_at = file_pos(bad[1]) + 25;
-    assert!(
-        messages[1].starts_with("malformed_json at byte 25: "),
-        "{messages:?}"
-    );
-    assert!(
-        messages[1].ends_with(&format!("(byte {two_at} of the file)")),
-        "{messages:?}"
-    );
+    let line_of = |at: usize| 1 + body[..at].iter().filter(|b| **b == b'\n').count();
+    for (i, b) in bad.iter().enumerate() {
+        let start = file_pos(b);
+        let at: usize = messages[i]
+            .strip_prefix(if i == 2 { "invalid_utf8 at byte " } else { "malformed_json at byte " })
+            .and_then(|m| m.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{messages:?}"));
+        assert!(at < b.len(), "{messages:?}");
+        let want = format!(
+            "not valid JSON at line {}, column {} (byte {}): ",
+            line_of(start),
+            1 + at,
+            start + at
+        );
+        assert!(messages[i].contains(&want), "{want} in {messages:?}");
+    }
+    assert!(messages[0].ends_with("invalid escape in a string"), "{messages:?}");
 }
 
 #[test]
@@ -280,8 +298,8 @@ fn a_structurally_broken_array_stops_with_its_position() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("splitting the input file"), "{err}");
-    assert!(err.contains("byte"), "error names the byte offset: {err}");
+    assert!(err.contains("broken.json: line 1, column "), "{err}");
+    assert!(err.contains("(byte "), "error names the byte offset: {err}");
     // Nothing was committed.
     assert!(
         std::fs::read_dir(dir.path().join("wh/_commits"))
@@ -471,4 +489,121 @@ fn without_sequences_lands_the_flat_tables_and_the_same_rows() {
     let a = leaves(&nested, "assessments");
     assert!(!a.iter().any(|(c, dict, _)| c == nested_at && *dict));
     assert!(a.iter().any(|(c, ..)| c == nested_at));
+}
+
+fn land_status(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_land"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run land");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_byte_order_mark_and_compression_are_read_as_what_they_are() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let events: Vec<String> = Generator::new(6, 5).collect();
+    let ndjson = format!("\u{feff}{}\n", events.join("\n"));
+    let array = format!("\u{feff}[{}]", events.join(",\n"));
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(events.join("\n").as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let zst = zstd::encode_all(array.as_bytes(), 1).unwrap();
+    let inputs: [(&str, &[u8]); 4] = [
+        ("bom.ndjson", ndjson.as_bytes()),
+        ("bom.json", array.as_bytes()),
+        ("events.ndjson.gz", &gz),
+        ("events.json.zst", &zst),
+    ];
+    for (name, bytes) in inputs {
+        let input = dir.path().join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let wh = dir.path().join(format!("wh-{name}"));
+        let out = land(&input, &wh);
+        assert!(out.contains("landed 5 messages (5 events, 0 rejects)"), "{name}: {out}");
+        // raw holds the events themselves, without the mark.
+        let mut raw = binaries(&read_table(&wh, "raw"), "value");
+        raw.sort();
+        let mut want: Vec<Vec<u8>> = events.iter().map(|e| e.clone().into_bytes()).collect();
+        want.sort();
+        assert_eq!(raw, want, "{name}");
+    }
+    // A compression that is not read is refused by name, with nothing landed.
+    let bz = dir.path().join("events.bz2");
+    std::fs::write(&bz, b"BZh91AY&SY\x00\x00").unwrap();
+    let wh = dir.path().join("wh-bz2");
+    let (ok, _, err) = land_status(&["--input".as_ref(), bz.as_os_str(), "--warehouse".as_ref(), wh.as_os_str()]);
+    assert!(!ok);
+    assert!(err.contains("bzip2"), "{err}");
+    assert_eq!(rows(&wh, "raw"), 0);
+}
+
+#[test]
+fn a_different_file_under_a_landed_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let first = dir.path().join("a/events.ndjson");
+    let second = dir.path().join("b/events.ndjson");
+    std::fs::create_dir_all(first.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(second.parent().unwrap()).unwrap();
+    let a: Vec<String> = Generator::new(7, 20).collect();
+    let b: Vec<String> = Generator::new(8, 30).collect();
+    std::fs::write(&first, a.join("\n")).unwrap();
+    std::fs::write(&second, b.join("\n")).unwrap();
+    assert!(land(&first, &wh).contains("landed 20 messages"));
+    // Same name, other content: refused, naming what was landed under the name.
+    let (ok, _, err) = land_status(&["--input".as_ref(), second.as_os_str(), "--warehouse".as_ref(), wh.as_os_str()]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("is not the file landed before as source \"events.ndjson\""), "{err}");
+    assert!(err.contains("20 events of \"events.ndjson\" are committed"), "{err}");
+    assert_eq!(rows(&wh, "raw"), 20);
+    // Under its own name it lands.
+    let (ok, out, err) = land_status(&[
+        "--input".as_ref(),
+        second.as_os_str(),
+        "--warehouse".as_ref(),
+        wh.as_os_str(),
+        "--source".as_ref(),
+        "events-b".as_ref(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("landed 30 messages (30 events, 0 rejects)"), "{out}");
+    // The first file, grown by appended events, resumes with the new ones only.
+    let grown: Vec<String> = a.iter().chain(&b[..5]).cloned().collect();
+    std::fs::write(&first, grown.join("\n")).unwrap();
+    assert!(land(&first, &wh).contains("landed 5 messages (5 events, 0 rejects)"));
+    assert_eq!(rows(&wh, "raw"), 55);
+}
+
+#[test]
+fn a_run_of_only_rejects_fails_loudly_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("not-events.ndjson");
+    std::fs::write(&input, "{\"a\": 1}\nnot json\n[1]\n").unwrap();
+    let wh = dir.path().join("wh");
+    let (ok, out, err) = land_status(&["--input".as_ref(), input.as_os_str(), "--warehouse".as_ref(), wh.as_os_str()]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("landed 3 messages (0 events, 3 rejects)"), "{out}");
+    assert!(err.contains("every one of the 3 messages landed was a reject"), "{err}");
+    // The rejects are committed all the same: nothing is dropped.
+    assert_eq!(rows(&wh, "rejects"), 3);
+    let input2 = dir.path().join("more.ndjson");
+    std::fs::write(&input2, "nope\n").unwrap();
+    let (ok, _, err) = land_status(&[
+        "--input".as_ref(),
+        input2.as_os_str(),
+        "--warehouse".as_ref(),
+        wh.as_os_str(),
+        "--allow-all-rejects".as_ref(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(rows(&wh, "rejects"), 4);
 }

@@ -48,3 +48,41 @@ fn embedded_default_answers_and_reruns_safely() {
     assert!(fresh.status.success());
     assert!(String::from_utf8_lossy(&fresh.stdout).contains("dataset?  3280"));
 }
+
+#[test]
+fn bad_lines_flow_through_the_whole_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("quirks.ndjson");
+    let events: Vec<String> = examples::generator::Generator::new(11, 50).collect();
+    let mut body = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        body.extend_from_slice(e.as_bytes());
+        body.push(b'\n');
+        match i {
+            3 => body.extend_from_slice(b"{\"keen_id\":\"\xff\xfe\"}\n"),
+            7 => body.extend_from_slice(b"not json at all\n"),
+            9 => body.extend_from_slice(b"{\"keen_id\": \"x\", \n"),
+            _ => {}
+        }
+    }
+    std::fs::write(&input, &body).unwrap();
+    let wh = dir.path().join("warehouse");
+    let out = pipeline(&[
+        "--input",
+        input.to_str().unwrap(),
+        "--warehouse",
+        wh.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("published 53 messages to assessments (3 of them not valid JSON"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(50 events, 3 rejects)"), "{stdout}");
+    assert!(stdout.contains("verify: ok"), "{stdout}");
+}

@@ -94,6 +94,15 @@ struct Args {
     /// `sequences` NULL; Spark needs `mergeSchema` to read a table landed both ways.
     #[arg(long)]
     without_sequences: bool,
+    /// With --input: the source name (topic) the file's events land under, instead of the
+    /// file's name. A source remembers its content: landing a different file under a name
+    /// already landed is refused.
+    #[arg(long, requires = "input", value_name = "NAME")]
+    source: Option<String>,
+    /// Exit 0 even if every message of the run became a reject (by default such a run,
+    /// which usually means the wrong file or topic, exits 1 after committing the rejects).
+    #[arg(long)]
+    allow_all_rejects: bool,
 }
 
 fn main() -> Result<()> {
@@ -135,6 +144,7 @@ fn main() -> Result<()> {
                 nested_sequences: !args.without_sequences,
                 ..FlattenConfig::default()
             },
+            source: args.source.clone(),
         };
         let totals = match (&args.input, &args.brokers, &args.topic) {
             (Some(input), _, _) => land_file(input, warehouse, &opts).await?,
@@ -167,6 +177,14 @@ fn main() -> Result<()> {
             _ => bail!("give --input FILE, or --brokers B --topic T"),
         };
         print!("{}", totals.summary(started.elapsed()));
+        if totals.messages > 0 && totals.accepted == 0 && !args.allow_all_rejects {
+            bail!(
+                "every one of the {} messages landed was a reject (not one valid event): the \
+                 rejects are committed (see the rejects table's error column), but this is \
+                 usually the wrong file or topic; pass --allow-all-rejects if it is expected",
+                totals.messages
+            );
+        }
         Ok(())
     })
 }

@@ -111,7 +111,15 @@ async fn run(args: Args) -> Result<()> {
     let mut publisher = Publisher::new(&kafka, &args.topic, PublishOptions::default())?;
     let published = tokio::task::block_in_place(|| publisher.publish_file(&input))
         .with_context(|| format!("publishing {}", input.display()))?;
-    println!("published {} events to {}", published.delivered, args.topic);
+    if published.invalid == 0 {
+        println!("published {} events to {}", published.delivered, args.topic);
+    } else {
+        // Sent as they are: the lander keeps them as rejects, with their reasons.
+        println!(
+            "published {} messages to {} ({} of them not valid JSON, landed as rejects)",
+            published.delivered, args.topic, published.invalid
+        );
+    }
     if let Some(p) = generated {
         let _ = std::fs::remove_file(p);
     }
