@@ -96,4 +96,44 @@ pub enum Error {
     /// Writing the printed result failed (e.g. a closed pipe).
     #[error("cannot print the result: {0}")]
     Io(#[from] std::io::Error),
+
+    /// A report query (a file of `queries/`) returned a result of an unexpected shape: a
+    /// missing column, a column of the wrong type, or another number of statements.
+    #[error("report query {file}: {reason}")]
+    ReportQuery {
+        /// The file name in `queries/`.
+        file: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The exam asked for has no attempts in the warehouse.
+    #[error("no attempts of exam {exam:?} in {url} (most attempts: {most_popular})")]
+    UnknownExam {
+        /// The exam name as given.
+        exam: String,
+        /// The warehouse URL.
+        url: String,
+        /// The most popular exams, for a hint.
+        most_popular: String,
+    },
+
+    /// A report chart could not be drawn.
+    #[error("cannot draw the chart {chart:?}: {reason}")]
+    Chart {
+        /// The chart's title.
+        chart: String,
+        /// The plotting library's error.
+        reason: String,
+    },
+
+    /// The report file could not be written.
+    #[error("cannot write the report {}: {source}", path.display())]
+    WriteReport {
+        /// The output path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }

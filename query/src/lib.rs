@@ -63,6 +63,7 @@
 
 mod error;
 mod output;
+pub mod report;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
