@@ -674,7 +674,10 @@ async fn landed_raw_values(
     offsets: &[i64],
 ) -> Result<BTreeMap<i64, Vec<u8>>> {
     use arrow_array::cast::AsArray as _;
-    let markers = warehouse.markers().await.context("reading the commit log")?;
+    let markers = warehouse
+        .markers()
+        .await
+        .context("reading the commit log")?;
     let mut out = BTreeMap::new();
     for m in markers.iter().filter(|m| {
         m.topic == topic

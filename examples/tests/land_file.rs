@@ -201,7 +201,11 @@ fn ndjson_with_bad_lines_lands_them_as_rejects() {
     );
     // And where in the file: `line L, column C (byte B)` of the problem. The garbage line is
     // line 9 (a blank line after event 1 counts), its problem at its second byte.
-    let garbage_at = body.windows(bad[3].len()).position(|w| w == bad[3]).unwrap() + 1;
+    let garbage_at = body
+        .windows(bad[3].len())
+        .position(|w| w == bad[3])
+        .unwrap()
+        + 1;
     assert!(
         messages[3].ends_with(&format!(
             "; in the file at line 9, column 2 (byte {garbage_at})"
@@ -266,7 +270,11 @@ fn bad_elements_of_an_array_land_as_rejects_and_the_rest_lands() {
     for (i, b) in bad.iter().enumerate() {
         let start = file_pos(b);
         let at: usize = messages[i]
-            .strip_prefix(if i == 2 { "invalid_utf8 at byte " } else { "malformed_json at byte " })
+            .strip_prefix(if i == 2 {
+                "invalid_utf8 at byte "
+            } else {
+                "malformed_json at byte "
+            })
             .and_then(|m| m.split(':').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{messages:?}"));
@@ -279,7 +287,10 @@ fn bad_elements_of_an_array_land_as_rejects_and_the_rest_lands() {
         );
         assert!(messages[i].contains(&want), "{want} in {messages:?}");
     }
-    assert!(messages[0].ends_with("invalid escape in a string"), "{messages:?}");
+    assert!(
+        messages[0].ends_with("invalid escape in a string"),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -528,7 +539,10 @@ fn a_byte_order_mark_and_compression_are_read_as_what_they_are() {
         std::fs::write(&input, bytes).unwrap();
         let wh = dir.path().join(format!("wh-{name}"));
         let out = land(&input, &wh);
-        assert!(out.contains("landed 5 messages (5 events, 0 rejects)"), "{name}: {out}");
+        assert!(
+            out.contains("landed 5 messages (5 events, 0 rejects)"),
+            "{name}: {out}"
+        );
         // raw holds the events themselves, without the mark.
         let mut raw = binaries(&read_table(&wh, "raw"), "value");
         raw.sort();
@@ -540,7 +554,12 @@ fn a_byte_order_mark_and_compression_are_read_as_what_they_are() {
     let bz = dir.path().join("events.bz2");
     std::fs::write(&bz, b"BZh91AY&SY\x00\x00").unwrap();
     let wh = dir.path().join("wh-bz2");
-    let (ok, _, err) = land_status(&["--input".as_ref(), bz.as_os_str(), "--warehouse".as_ref(), wh.as_os_str()]);
+    let (ok, _, err) = land_status(&[
+        "--input".as_ref(),
+        bz.as_os_str(),
+        "--warehouse".as_ref(),
+        wh.as_os_str(),
+    ]);
     assert!(!ok);
     assert!(err.contains("bzip2"), "{err}");
     assert_eq!(rows(&wh, "raw"), 0);
@@ -560,10 +579,21 @@ fn a_different_file_under_a_landed_name_is_refused() {
     std::fs::write(&second, b.join("\n")).unwrap();
     assert!(land(&first, &wh).contains("landed 20 messages"));
     // Same name, other content: refused, naming what was landed under the name.
-    let (ok, _, err) = land_status(&["--input".as_ref(), second.as_os_str(), "--warehouse".as_ref(), wh.as_os_str()]);
+    let (ok, _, err) = land_status(&[
+        "--input".as_ref(),
+        second.as_os_str(),
+        "--warehouse".as_ref(),
+        wh.as_os_str(),
+    ]);
     assert!(!ok, "{err}");
-    assert!(err.contains("is not the file landed before as source \"events.ndjson\""), "{err}");
-    assert!(err.contains("20 events of \"events.ndjson\" are committed"), "{err}");
+    assert!(
+        err.contains("is not the file landed before as source \"events.ndjson\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("20 events of \"events.ndjson\" are committed"),
+        "{err}"
+    );
     assert_eq!(rows(&wh, "raw"), 20);
     // Under its own name it lands.
     let (ok, out, err) = land_status(&[
@@ -575,7 +605,10 @@ fn a_different_file_under_a_landed_name_is_refused() {
         "events-b".as_ref(),
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("landed 30 messages (30 events, 0 rejects)"), "{out}");
+    assert!(
+        out.contains("landed 30 messages (30 events, 0 rejects)"),
+        "{out}"
+    );
     // The first file, grown by appended events, resumes with the new ones only.
     let grown: Vec<String> = a.iter().chain(&b[..5]).cloned().collect();
     std::fs::write(&first, grown.join("\n")).unwrap();
@@ -589,10 +622,21 @@ fn a_run_of_only_rejects_fails_loudly_unless_allowed() {
     let input = dir.path().join("not-events.ndjson");
     std::fs::write(&input, "{\"a\": 1}\nnot json\n[1]\n").unwrap();
     let wh = dir.path().join("wh");
-    let (ok, out, err) = land_status(&["--input".as_ref(), input.as_os_str(), "--warehouse".as_ref(), wh.as_os_str()]);
+    let (ok, out, err) = land_status(&[
+        "--input".as_ref(),
+        input.as_os_str(),
+        "--warehouse".as_ref(),
+        wh.as_os_str(),
+    ]);
     assert!(!ok, "{out}");
-    assert!(out.contains("landed 3 messages (0 events, 3 rejects)"), "{out}");
-    assert!(err.contains("every one of the 3 messages landed was a reject"), "{err}");
+    assert!(
+        out.contains("landed 3 messages (0 events, 3 rejects)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("every one of the 3 messages landed was a reject"),
+        "{err}"
+    );
     // The rejects are committed all the same: nothing is dropped.
     assert_eq!(rows(&wh, "rejects"), 3);
     let input2 = dir.path().join("more.ndjson");

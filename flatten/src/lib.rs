@@ -252,7 +252,9 @@ impl Origin {
     /// The place of byte `at` of the value (the value's start unless it is verbatim).
     fn place(self, at: Option<usize>) -> (u64, u64, u64) {
         match at {
-            Some(at) if self.verbatim => (self.line, self.column + at as u64, self.byte + at as u64),
+            Some(at) if self.verbatim => {
+                (self.line, self.column + at as u64, self.byte + at as u64)
+            }
             _ => (self.line, self.column, self.byte),
         }
     }
@@ -715,7 +717,10 @@ mod tests {
             byte: 500,
             verbatim: true,
         };
-        assert!(f.push_at(&Message::new("t", 0, 0, b"{\"a\": tru}"), origin).is_ok());
+        assert!(
+            f.push_at(&Message::new("t", 0, 0, b"{\"a\": tru}"), origin)
+                .is_ok()
+        );
         let wrong = GOOD.lines().next().unwrap_or_default().replacen(
             "\"exam_name\":\"",
             "\"exam_name\":7,\"x\":\"",
@@ -725,12 +730,18 @@ mod tests {
             verbatim: false,
             ..origin
         };
-        assert!(f.push_at(&Message::new("t", 0, 1, wrong.as_bytes()), compacted).is_ok());
+        assert!(
+            f.push_at(&Message::new("t", 0, 1, wrong.as_bytes()), compacted)
+                .is_ok()
+        );
         assert!(f.push(&Message::new("t", 0, 2, b"[1]")).is_ok());
         let errors = reject_messages(&mut f);
         assert_eq!(errors.len(), 3, "{errors:?}");
         // The parser's byte within the line, placed in the file.
-        let at = errors[0].split("at byte ").nth(1).and_then(|s| s.split(':').next());
+        let at = errors[0]
+            .split("at byte ")
+            .nth(1)
+            .and_then(|s| s.split(':').next());
         let at: u64 = at.and_then(|s| s.parse().ok()).expect("a byte offset");
         assert!(
             errors[0].ends_with(&format!(

@@ -155,8 +155,14 @@ fn the_histograms_are_querys_answers() {
     let shown = table(html, "score-all");
     assert_eq!(shown, dense(&overall, 0, 100, 10));
     let counted: i64 = shown.iter().map(|r| r[1].parse::<i64>().unwrap()).sum();
-    assert_eq!(counted, 3280, "every attempt of the default dataset has a score");
-    assert!(shown.iter().filter(|r| r[1] != "0").count() >= 5, "{shown:?}");
+    assert_eq!(
+        counted, 3280,
+        "every attempt of the default dataset has a score"
+    );
+    assert!(
+        shown.iter().filter(|r| r[1] != "0").count() >= 5,
+        "{shown:?}"
+    );
 
     let exam: Vec<_> = all
         .iter()
@@ -170,7 +176,10 @@ fn the_histograms_are_querys_answers() {
     assert_eq!(counted, 394);
 
     let time = query_json("report_time_to_complete.sql");
-    let bins = cells(&rows_with(&time, "from_minute"), &["from_minute", "attempts"]);
+    let bins = cells(
+        &rows_with(&time, "from_minute"),
+        &["from_minute", "attempts"],
+    );
     let last: i64 = bins.last().unwrap()[0].parse().unwrap();
     let shown = table(html, "time-to-complete");
     assert_eq!(shown, dense(&bins, 0, last, 1));
@@ -188,16 +197,25 @@ fn question_difficulty_and_data_health_are_querys_answers() {
         .into_iter()
         .filter(|r| r["exam_name"] == TOP_EXAM)
         .collect();
-    let expected = cells(&exam, &["question_id", "attempts", "correct", "correct_pct"]);
+    let expected = cells(
+        &exam,
+        &["question_id", "attempts", "correct", "correct_pct"],
+    );
     let shown = table(html, "question-difficulty");
     assert!(!shown.is_empty());
     assert_eq!(shown, expected);
     let pct: Vec<f64> = shown.iter().map(|r| r[3].parse().unwrap()).collect();
-    assert!(pct.windows(2).all(|w| w[0] <= w[1]), "hardest first: {pct:?}");
+    assert!(
+        pct.windows(2).all(|w| w[0] <= w[1]),
+        "hardest first: {pct:?}"
+    );
     assert!(shown.iter().all(|r| r[1].parse::<i64>().unwrap() <= 394));
 
     let health = query_json("report_data_health.sql");
-    let rejects = cells(&rows_with(&health, "error_kind"), &["error_kind", "rejects"]);
+    let rejects = cells(
+        &rows_with(&health, "error_kind"),
+        &["error_kind", "rejects"],
+    );
     assert_eq!(table(html, "rejects-by-kind"), rejects);
     let mut kinds: Vec<String> = rejects.iter().map(|r| r[0].clone()).collect();
     kinds.sort();
@@ -231,13 +249,22 @@ fn question_difficulty_and_data_health_are_querys_answers() {
 fn the_page_is_self_contained_with_a_chart_per_section() {
     let (_, html) = default_report();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    for external in ["<script", "<link", "<img", "<iframe", "src=", "url(", "@import", "https:"] {
+    for external in [
+        "<script", "<link", "<img", "<iframe", "src=", "url(", "@import", "https:",
+    ] {
         assert!(!html.contains(external), "the page refers to {external}");
     }
     // The only URLs are SVG's namespace (an identifier, never fetched).
     let urls = html.matches("http://").count();
-    assert_eq!(urls, html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
-    assert_eq!(html.matches("<svg").count(), 7, "one chart per section but freshness");
+    assert_eq!(
+        urls,
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert_eq!(
+        html.matches("<svg").count(),
+        7,
+        "one chart per section but freshness"
+    );
     for axis in [
         "attempts (events)",
         "score: correct / total questions (%",
@@ -289,10 +316,20 @@ fn exam_picks_the_per_exam_sections_and_an_unknown_exam_fails() {
     assert_eq!(attempts.to_string(), expected[1][0]);
     assert!(attempts > 0 && attempts < 394);
 
-    let out = run_report(&["--warehouse", warehouse(), "--out", "/dev/null", "--exam", "No Such Exam"]);
+    let out = run_report(&[
+        "--warehouse",
+        warehouse(),
+        "--out",
+        "/dev/null",
+        "--exam",
+        "No Such Exam",
+    ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("\"No Such Exam\"") && stderr.contains(TOP_EXAM), "{stderr}");
+    assert!(
+        stderr.contains("\"No Such Exam\"") && stderr.contains(TOP_EXAM),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -314,7 +351,11 @@ fn an_empty_warehouse_gets_a_page_of_zeroes() {
     assert_eq!(total(&html, "total-attempts"), "0");
     assert!(table(&html, "exam-popularity").is_empty());
     assert!(html.contains("no rows"));
-    assert_eq!(html.matches("<svg").count(), 7, "empty charts keep their axes");
+    assert_eq!(
+        html.matches("<svg").count(),
+        7,
+        "empty charts keep their axes"
+    );
 }
 
 #[test]
@@ -340,22 +381,36 @@ fn chromium_renders_the_report_to_a_real_picture() {
     let image = Image::read(&png);
     assert_eq!((image.width, image.height), (1200, 3000));
     // The header band, the page background, the bars, the chosen exam's bar.
-    assert_eq!(image.at(8, 8), [0x1f, 0x3b, 0x57], "header colour at the top left");
+    assert_eq!(
+        image.at(8, 8),
+        [0x1f, 0x3b, 0x57],
+        "header colour at the top left"
+    );
     let background = image.share_of([0xf4, 0xf5, 0xf7]);
     let white = image.share_of([0xff, 0xff, 0xff]);
     let bars = image.share_of([0x4e, 0x79, 0xa7]);
     let chosen = image.share_of([0xf2, 0x8e, 0x2b]);
-    assert!(background > 0.01 && background < 0.6, "background {background}");
+    assert!(
+        background > 0.01 && background < 0.6,
+        "background {background}"
+    );
     assert!(white > 0.2 && white < 0.9, "cards {white}");
     assert!(bars > 0.01, "bars cover {bars} of the page");
     assert!(chosen > 0.0003, "the chosen exam's bar covers {chosen}");
-    assert!(image.colours() > 100, "text is anti-aliased: {} colours", image.colours());
+    assert!(
+        image.colours() > 100,
+        "text is anti-aliased: {} colours",
+        image.colours()
+    );
     // Content reaches down the page (not one short block at the top).
     let last_row_with_bars = (0..image.height)
         .rev()
         .find(|y| (0..image.width).any(|x| image.at(x, *y) == [0x4e, 0x79, 0xa7]))
         .unwrap();
-    assert!(last_row_with_bars > 1500, "bars end at row {last_row_with_bars}");
+    assert!(
+        last_row_with_bars > 1500,
+        "bars end at row {last_row_with_bars}"
+    );
 }
 
 #[cfg(feature = "it")]

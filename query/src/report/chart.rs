@@ -244,7 +244,10 @@ mod tests {
                 .filter_map(|t| t.split_once("</text>").map(|(text, _)| text.trim()))
                 .collect();
             for label in ["first", "second", "third"] {
-                assert!(texts.contains(&label), "{orientation:?}: {label} in {texts:?}");
+                assert!(
+                    texts.contains(&label),
+                    "{orientation:?}: {label} in {texts:?}"
+                );
             }
             assert!(svg.contains("#4E79A7"), "{orientation:?}: bar colour");
             assert!(svg.contains("#F28E2B"), "{orientation:?}: highlight");

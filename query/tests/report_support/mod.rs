@@ -37,7 +37,8 @@ pub fn table(html: &str, id: &str) -> Vec<Vec<String>> {
             row.split("<td")
                 .skip(1)
                 .map(|cell| {
-                    let text = between(cell, ">", "</td>").unwrap_or_else(|| panic!("{id}: {cell}"));
+                    let text =
+                        between(cell, ">", "</td>").unwrap_or_else(|| panic!("{id}: {cell}"));
                     normalize(&unescape(text))
                 })
                 .collect()
@@ -139,11 +140,13 @@ fn find_chromium() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH")?;
-    ["chromium-headless-shell", "chromium"].iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
+    ["chromium-headless-shell", "chromium"]
+        .iter()
+        .find_map(|name| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|p| p.is_file())
+        })
 }
 
 /// Screenshots `page` (a local HTML file) at `size` into `png` with headless Chromium, with
