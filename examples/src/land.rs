@@ -571,7 +571,7 @@ async fn write_chunks(mut sink: Sink, rx: &mut mpsc::Receiver<Result<Chunk>>) ->
 /// known end) ends the file with an error naming line, column and byte.
 enum FileEvents {
     Array(Box<JsonElements<InputReader>>),
-    Lines(NdjsonLines<InputReader>),
+    Lines(Box<NdjsonLines<InputReader>>),
 }
 
 /// One event of a file: its index, its bytes, where it starts in the file and, for an array
@@ -586,7 +586,7 @@ struct FileEvent<'a> {
 impl FileEvents {
     fn open(input: &InputFile) -> kafka_io::json::Result<Self> {
         Ok(match input.format() {
-            InputFormat::Ndjson => FileEvents::Lines(input.lines()?),
+            InputFormat::Ndjson => FileEvents::Lines(Box::new(input.lines()?)),
             _ => FileEvents::Array(Box::new(input.elements()?)),
         })
     }

@@ -241,16 +241,16 @@ pub struct InputReader {
 
 enum Decoder {
     Plain(File),
-    Gzip(flate2::read::MultiGzDecoder<BufReader<File>>),
+    Gzip(Box<flate2::read::MultiGzDecoder<BufReader<File>>>),
     Zstd(zstd::stream::read::Decoder<'static, BufReader<File>>),
 }
 
 impl InputReader {
     fn new(file: File, compression: InputCompression) -> std::io::Result<InputReader> {
         let inner = match compression {
-            InputCompression::Gzip => {
-                Decoder::Gzip(flate2::read::MultiGzDecoder::new(BufReader::new(file)))
-            }
+            InputCompression::Gzip => Decoder::Gzip(Box::new(flate2::read::MultiGzDecoder::new(
+                BufReader::new(file),
+            ))),
             InputCompression::Zstd => Decoder::Zstd(zstd::stream::read::Decoder::new(file)?),
             InputCompression::None => Decoder::Plain(file),
         };

@@ -30,7 +30,7 @@ pub(crate) fn int(n: i64) -> String {
         out.push('-');
     }
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -102,9 +102,9 @@ impl Table {
             out.push_str("</tr>\n");
         }
         if self.rows.is_empty() {
-            let _ = write!(
+            let _ = writeln!(
                 out,
-                "<tr><td colspan=\"{}\" class=\"empty\">no rows</td></tr>\n",
+                "<tr><td colspan=\"{}\" class=\"empty\">no rows</td></tr>",
                 self.columns.len()
             );
         }
