@@ -11,22 +11,28 @@
 //!   bytes or wall-clock age (a timer, so idle partitions rotate too) and handles rebalances.
 //!
 //! Exactly once:
-//! - start positions come from the warehouse's commit markers: on assignment the sink recovers
-//!   the assigned partitions ([`Warehouse::recover_partitions`], which also deletes the temp
-//!   files of a crashed predecessor) and the consumer seeks to `end + 1` of the last committed
-//!   range; Kafka's group offsets are committed after the marker and never read back;
-//! - on revocation the sink abandons the partition's open range *before* the rebalance callback
-//!   returns, so the next owner never races with it; chunks already in the channel are dropped
-//!   by their **epoch**: every assignment of a partition (and every re-read after a failed write)
-//!   gets a new epoch, and the sink writes only chunks of the partition's current epoch;
+//! - start positions come from the tables' Delta logs: on assignment the sink recovers the
+//!   assigned partitions ([`Warehouse::recover_partitions`]: each table's transaction version
+//!   for the partition) and the consumer seeks to the offset after it; Kafka's group offsets
+//!   are committed after the Delta commits and never read back;
+//! - on revocation the sink commits the partition's open range *before* the rebalance
+//!   callback returns, so the next owner starts after it; chunks already in the channel are
+//!   dropped by their **epoch**: every assignment of a partition (and every re-read after a
+//!   failed write) gets a new epoch, and the sink writes only chunks of the current epoch;
+//! - a commit goes ahead only while the table's transaction version is the one the range
+//!   started from: a member that was stalled while another took its partitions is **fenced**
+//!   (its commit is refused, logged, and the range re-read from what the table holds);
 //! - a failed write or commit (e.g. the NameNode restarting) abandons that partition's range,
 //!   recovers it with backoff and seeks the consumer back to the committed end: the offsets are
 //!   landed again, once;
 //! - on SIGINT/SIGTERM the open ranges are committed, group offsets committed, the group left
-//!   cleanly, and the program exits 0. A SIGKILL at any moment leaves only temp files and
-//!   uncommitted data files, which the next owner's recovery deletes.
+//!   cleanly, and the program exits 0. A SIGKILL at any moment leaves at most data files no
+//!   Delta version references (orphans, invisible to every Delta reader; `vacuum` removes
+//!   them).
 
-use crate::land::{Chunk, Sink, Totals, flatten_config_for, kafka_message, sink_for};
+use crate::land::{
+    Chunk, Sink, Totals, flatten_config_for, is_fenced_any, kafka_message, sink_for,
+};
 use anyhow::{Context as _, Result, anyhow, bail};
 use assessment_flatten::{FlattenConfig, Flattener};
 use assessment_schema::tables::Table;
@@ -243,6 +249,7 @@ async fn sink_loop(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<Totals> {
     let mut sink = sink_for(warehouse, &opts.tables, &opts.flatten);
+    sink.create_tables().await?;
     let mut owned: HashMap<TopicPartition, u64> = HashMap::new();
     let mut failures: HashMap<TopicPartition, u32> = HashMap::new();
     let mut stopping = false;
@@ -304,10 +311,17 @@ async fn sink_loop(
                     owned.remove(tp);
                     let key = (tp.topic.clone(), tp.partition);
                     if sink.is_open(&key) {
-                        tracing::info!(?tp, "revoked: abandoning the open range");
-                        if let Err(e) = sink.abort_partition(&key).await {
-                            // Its temp files stay behind; the next owner's recovery removes them.
-                            tracing::warn!(?tp, error = format!("{e:#}"), "abandoning failed");
+                        // Committed before the revocation completes, so that the next owner
+                        // starts after it: nothing read is dropped. Fencing makes a late
+                        // commit safe (a range someone else committed is refused).
+                        tracing::info!(?tp, "revoked: committing the open range");
+                        if let Err(e) = sink.commit(&key).await {
+                            tracing::warn!(
+                                ?tp,
+                                error = format!("{e:#}"),
+                                "committing the revoked range failed; the next owner lands it"
+                            );
+                            sink.abort_partition(&key).await.ok();
                         }
                     }
                 }
@@ -371,6 +385,17 @@ async fn failed(
     shared: &Shared,
     opts: &FollowOptions,
 ) -> Result<()> {
+    if is_fenced_any(&error) {
+        // Not a failure of this member: another one owns the partition now (this one was
+        // stalled past its session, or a rebalance moved the partition). Nothing of the
+        // range is committed; re-read from what the table holds if it is still ours.
+        tracing::warn!(
+            ?tp,
+            error = format!("{error:#}"),
+            "commit fenced: another writer committed these offsets; the range is abandoned"
+        );
+        return reland(sink, tp, owned, shared, opts).await;
+    }
     let n = failures.entry(tp.clone()).or_default();
     *n += 1;
     if *n > opts.max_write_failures {

@@ -326,6 +326,22 @@ impl Sink {
         self.status = status;
     }
 
+    /// Creates the tables this sink lands that do not exist yet (each a Delta table with its
+    /// schema), so that every engine reads an empty table as empty before anything lands.
+    pub async fn create_tables(&self) -> Result<()> {
+        self.warehouse
+            .create_tables(&table_schemas_of(&self.tables, self.nested_sequences))
+            .await
+            .with_context(|| {
+                format!(
+                    "creating the tables of {} (a Delta table has one schema: land with the \
+                     --tables and --without-sequences of the earlier runs, or into another \
+                     warehouse)",
+                    self.warehouse.url()
+                )
+            })
+    }
+
     /// The warehouse.
     pub fn warehouse(&self) -> &Warehouse {
         &self.warehouse
@@ -390,10 +406,17 @@ impl Sink {
         let Some((writer, last)) = self.open.remove(key) else {
             return Ok(None);
         };
-        let info = writer
-            .commit(last)
-            .await
-            .with_context(|| format!("committing {}[{}] up to offset {last}", key.0, key.1))?;
+        let info = writer.commit(last).await.map_err(|e| {
+            let context = format!("committing {}[{}] up to offset {last}", key.0, key.1);
+            if is_fenced(&e) {
+                anyhow::Error::new(e).context(format!(
+                    "{context}: another writer holds this range (it committed these offsets \
+                     first); this one gives way and lands nothing of it"
+                ))
+            } else {
+                anyhow::Error::new(e).context(context)
+            }
+        })?;
         tracing::info!(
             topic = %key.0, partition = key.1, start = info.range.start, end = info.range.end,
             bytes = info.bytes, "range committed"
@@ -619,6 +642,19 @@ impl FileEvents {
     }
 }
 
+/// Whether `e` is a commit refused because another writer committed the range's offsets
+/// first (see [`hdfs_sink::Error::Fenced`]).
+pub fn is_fenced(e: &hdfs_sink::Error) -> bool {
+    matches!(e.root(), hdfs_sink::Error::Fenced { .. })
+}
+
+/// Whether any cause in the chain of `e` is a fenced commit ([`is_fenced`]).
+pub fn is_fenced_any(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<hdfs_sink::Error>())
+        .any(is_fenced)
+}
+
 /// Where a file's events go: the source name (topic), partition 0.
 fn file_source(path: &Path, opts: &FileLandOptions) -> String {
     opts.source.clone().unwrap_or_else(|| topic_for_file(path))
@@ -718,6 +754,8 @@ pub async fn land_file(
 ) -> Result<Totals> {
     let topic = file_source(path, opts);
     let input = open_input(path)?;
+    let sink = opts.sink(warehouse.clone());
+    sink.create_tables().await?;
     let recovered = warehouse
         .recover()
         .await
@@ -728,7 +766,6 @@ pub async fn land_file(
         tracing::info!(%topic, resume, "resuming after the committed offsets");
     }
     let (tx, mut rx) = mpsc::channel::<Result<Chunk>>(4);
-    let sink = opts.sink(warehouse);
     let opts = opts.clone();
     let reader_topic = topic.clone();
     let reader = std::thread::spawn(move || {
@@ -818,6 +855,8 @@ pub async fn land_topic_bounded(
     bounded: kafka_io::BoundedOptions,
     opts: &FileLandOptions,
 ) -> Result<Totals> {
+    let sink = opts.sink(warehouse.clone());
+    sink.create_tables().await?;
     let recovered = warehouse
         .recover()
         .await
@@ -901,7 +940,7 @@ pub async fn land_topic_bounded(
         }
         consumer.report()
     });
-    let sink = write_chunks(opts.sink(warehouse), &mut rx).await?;
+    let sink = write_chunks(sink, &mut rx).await?;
     let report = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reading and flattening thread panicked"))?;

@@ -17,12 +17,15 @@ pub fn init_tracing() {
     init_tracing_at("info");
 }
 
-/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `default_level`).
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `default_level`), in
+/// colour only when stderr is a terminal.
 pub fn init_tracing_at(default_level: &str) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

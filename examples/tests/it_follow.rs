@@ -120,11 +120,17 @@ fn two_members_share_a_topic_and_one_takes_over_when_the_other_leaves() {
     let a = Follower::spawn(dir.path(), "a", &topic, &url, &group, &[]);
     let b = Follower::spawn(dir.path(), "b", &topic, &url, &group, &[]);
     wait_landed(&rt, &url, &topic, Duration::from_secs(120));
-    // Both members took part: each logged an assignment with partitions.
-    std::thread::sleep(Duration::from_secs(1));
+    // Both members take part: each logs an assignment with partitions (the second may join
+    // after the first has landed the backlog alone).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     for f in [&a, &b] {
-        let err = std::fs::read_to_string(&f.stderr).unwrap();
-        assert!(err.contains("partitions assigned"), "{}", f.stderr_tail());
+        while !std::fs::read_to_string(&f.stderr)
+            .unwrap()
+            .contains("partitions assigned")
+        {
+            assert!(std::time::Instant::now() < deadline, "{}", f.stderr_tail());
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
     let (code, summary_a) = a.terminate(Duration::from_secs(60));
     assert_eq!(code, Some(0));

@@ -18,7 +18,8 @@ fn embedded_default_answers_and_reruns_safely() {
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("warehouse");
     let wh = wh.to_str().unwrap();
-    let out = pipeline(&["--warehouse", wh]);
+    let report = dir.path().join("report.html");
+    let out = pipeline(&["--warehouse", wh, "--report", report.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -36,15 +37,37 @@ fn embedded_default_answers_and_reruns_safely() {
     );
     assert!(stdout.contains("Most common exam:                         Learning Git (394 events)"));
     assert!(stdout.contains("verify: ok"), "{stdout}");
+    // The report, when its program (package assessment-query) is built beside this one, as
+    // in a workspace build; else the way to get it.
+    let beside = std::path::Path::new(env!("CARGO_BIN_EXE_pipeline")).with_file_name("report");
+    if beside.is_file() {
+        assert!(
+            stdout.contains(&format!("report: {}", report.display())),
+            "{stdout}"
+        );
+        let html = std::fs::read_to_string(&report).unwrap();
+        assert!(
+            html.contains("3,280") || html.contains("3280"),
+            "report numbers"
+        );
+    } else {
+        assert!(stdout.contains("report: not written"), "{stdout}");
+    }
 
     // A second run on the same warehouse would mix two clusters' offsets: refused, clearly.
-    let again = pipeline(&["--warehouse", wh]);
+    let again = pipeline(&["--warehouse", wh, "--report", report.to_str().unwrap()]);
     assert!(!again.status.success());
     let err = String::from_utf8_lossy(&again.stderr);
     assert!(err.contains("pass --fresh"), "{err}");
 
     // --fresh starts over and gives the same answers.
-    let fresh = pipeline(&["--warehouse", wh, "--fresh"]);
+    let fresh = pipeline(&[
+        "--warehouse",
+        wh,
+        "--fresh",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
     assert!(fresh.status.success());
     assert!(String::from_utf8_lossy(&fresh.stdout).contains("dataset?  3280"));
 }
@@ -67,11 +90,14 @@ fn bad_lines_flow_through_the_whole_pipeline() {
     }
     std::fs::write(&input, &body).unwrap();
     let wh = dir.path().join("warehouse");
+    let report = dir.path().join("report.html");
     let out = pipeline(&[
         "--input",
         input.to_str().unwrap(),
         "--warehouse",
         wh.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
     ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -85,4 +111,17 @@ fn bad_lines_flow_through_the_whole_pipeline() {
     );
     assert!(stdout.contains("(50 events, 3 rejects)"), "{stdout}");
     assert!(stdout.contains("verify: ok"), "{stdout}");
+    // The report, when its program (package assessment-query) is built beside this one, as
+    // in a workspace build; else the way to get it.
+    let beside = std::path::Path::new(env!("CARGO_BIN_EXE_pipeline")).with_file_name("report");
+    if beside.is_file() {
+        assert!(
+            stdout.contains(&format!("report: {}", report.display())),
+            "{stdout}"
+        );
+        let html = std::fs::read_to_string(&report).unwrap();
+        assert!(html.contains("<svg"), "report charts");
+    } else {
+        assert!(stdout.contains("report: not written"), "{stdout}");
+    }
 }

@@ -311,6 +311,11 @@ pub struct SinkConfig {
     /// HDFS only: extra client configuration (`dfs.*`, `fs.*` keys), on top of
     /// `$HADOOP_CONF_DIR`. Default: empty.
     pub hdfs_options: BTreeMap<String, String>,
+    /// The `Int64` column holding each row's Kafka offset. When a range is landed again
+    /// after some tables committed it (a crash between the tables' commits), the rows of a
+    /// table whose offset it has already committed are dropped by this column. Needed only
+    /// by tables of such a range. Default: `_offset`.
+    pub offset_column: String,
 }
 
 impl Default for SinkConfig {
@@ -326,6 +331,7 @@ impl Default for SinkConfig {
             file_permission: 0o644,
             dir_permission: 0o755,
             hdfs_options: BTreeMap::new(),
+            offset_column: "_offset".to_owned(),
         }
     }
 }
@@ -502,6 +508,13 @@ impl SinkConfigBuilder {
                 key: "date".to_owned(),
             },
         );
+        self
+    }
+
+    /// The `Int64` column holding each row's Kafka offset (default `_offset`), see
+    /// [`SinkConfig::offset_column`].
+    pub fn with_offset_column(mut self, column: impl Into<String>) -> Self {
+        self.config.offset_column = column.into();
         self
     }
 

@@ -196,11 +196,6 @@ impl BackendError {
             BackendErrorInner::Timeout(_) => Class::Transient,
         }
     }
-
-    /// True if this is a "not found" error of the backend.
-    pub(crate) fn is_not_found(&self) -> bool {
-        self.class() == Class::NotFound
-    }
 }
 
 fn classify_io(e: &std::io::Error) -> Class {
@@ -539,6 +534,101 @@ pub enum Error {
         reason: String,
     },
 
+    /// The table's txn version for the partition is no longer the one the range started
+    /// from: another writer committed these offsets (or later ones) in the meantime. Nothing
+    /// further of the range is committed; re-seek (recover the partition) and land again.
+    #[error(
+        "fenced: another writer committed {topic}/{partition} in table {table:?} up to offset {} \
+         while this range expected {}; nothing further of the range is committed (recover the \
+         partition and land from the table's offset)",
+        found.map_or("none".to_owned(), |v| v.to_string()),
+        expected.map_or("none".to_owned(), |v| v.to_string())
+    )]
+    Fenced {
+        /// Kafka topic.
+        topic: String,
+        /// Kafka partition.
+        partition: i32,
+        /// The table whose commit was refused.
+        table: String,
+        /// The txn version the range started from (`None`: no txn).
+        expected: Option<i64>,
+        /// The txn version found in the log.
+        found: Option<i64>,
+    },
+
+    /// The root holds a warehouse of the earlier marker protocol (`_commits/`).
+    #[error(
+        "{url} is a warehouse of the marker protocol (it has _commits/): land into a new root; \
+         Delta tables and markers are not mixed"
+    )]
+    LegacyLayout {
+        /// The warehouse root.
+        url: String,
+    },
+
+    /// The Delta log of a table failed (delta-rs error), with the table URL and, where
+    /// known, the version concerned.
+    #[error("delta table {table:?} at {url}{}: {source}",
+        version.map(|v| format!(" version {v}")).unwrap_or_default())]
+    Delta {
+        /// Table name.
+        table: String,
+        /// Table URL.
+        url: String,
+        /// The version read or committed, if known.
+        version: Option<i64>,
+        /// The delta-rs error.
+        #[source]
+        source: Box<deltalake_core::DeltaTableError>,
+    },
+
+    /// An existing table's schema or partitioning differs from the batches'.
+    #[error("delta table {table:?} at {url} is incompatible: {reason}")]
+    IncompatibleSchema {
+        /// Table name.
+        table: String,
+        /// Table URL.
+        url: String,
+        /// What differs.
+        reason: String,
+    },
+
+    /// The table directory holds no Delta log.
+    #[error(
+        "{url} is not a delta table (table {table:?}); create it with Warehouse::create_tables"
+    )]
+    NotATable {
+        /// Table name.
+        table: String,
+        /// Table URL.
+        url: String,
+    },
+
+    /// A version of a table's log cannot be read as this crate wrote it.
+    #[error("delta log of table {table:?} at {url}{}: {reason}",
+        version.map(|v| format!(" version {v}")).unwrap_or_default())]
+    CorruptLog {
+        /// Table name.
+        table: String,
+        /// Table URL.
+        url: String,
+        /// The version, if known.
+        version: Option<i64>,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A table declared for a range must hold the offset column (to drop rows a table has
+    /// already committed) but does not, or it is not `Int64`.
+    #[error("table {table:?} has no Int64 offset column {column:?}")]
+    OffsetColumn {
+        /// The table.
+        table: String,
+        /// The configured column name.
+        column: String,
+    },
+
     /// An error while writing, committing or aborting a range, with the range's coordinates.
     /// Its `Display` shows the coordinates only; the cause is its `source()` (print the chain,
     /// e.g. with `anyhow`'s `{:#}`).
@@ -577,6 +667,12 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self.root() {
             Error::Unreachable { .. } | Error::SafeMode { .. } => true,
+            Error::Delta { source, .. } => matches!(
+                source.as_ref(),
+                deltalake_core::DeltaTableError::ObjectStore { .. }
+                    | deltalake_core::DeltaTableError::Io { .. }
+                    | deltalake_core::DeltaTableError::VersionAlreadyExists(_)
+            ),
             Error::Storage { transient, .. } => *transient,
             _ => false,
         }
@@ -595,6 +691,11 @@ impl Error {
             | Error::Parquet { path, .. }
             | Error::AlreadyCommitted { path, .. }
             | Error::CorruptMarker { path, .. } => Some(path),
+            Error::Delta { url, .. }
+            | Error::IncompatibleSchema { url, .. }
+            | Error::NotATable { url, .. }
+            | Error::CorruptLog { url, .. }
+            | Error::LegacyLayout { url } => Some(url),
             _ => None,
         }
     }

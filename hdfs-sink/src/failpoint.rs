@@ -12,32 +12,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// | point | where |
 /// |---|---|
-/// | `write.before_create` | before a temp data file is created |
+/// | `write.before_create` | before a data file is created (in its table directory) |
 /// | `write.after_batch` | after each batch is handed to a Parquet writer |
 /// | `commit.before_close` | commit entered, files still open |
-/// | `commit.after_close` | after each temp file is closed (complete on the storage) |
-/// | `commit.before_rename` | before each data file rename |
-/// | `commit.after_rename` | after each data file rename |
-/// | `commit.before_marker` | all data in place, marker not written |
-/// | `commit.marker_written` | marker written under `_tmp/`, not yet renamed |
-/// | `commit.after_marker` | marker renamed into `_commits/` (range committed), before cleanup |
-/// | `commit.after_cleanup` | after the temp directory is removed |
-/// | `recover.before_delete` | before each delete made by recovery |
-/// | `recover.after_delete` | after each delete made by recovery |
-/// | `abort.before_delete` | before an aborted range's temp directory is deleted |
+/// | `commit.after_close` | after each data file is closed (complete on the storage) |
+/// | `commit.before_log` | before each table's Delta commit (earlier tables committed) |
+/// | `commit.after_log` | after each table's Delta commit (later tables not committed) |
+/// | `commit.after_all` | every table committed, in-memory state not yet updated |
+/// | `commit.after_cleanup` | commit done, before it returns |
+/// | `abort.before_delete` | before an aborted range's files are deleted |
 pub const FAILPOINTS: &[&str] = &[
     "write.before_create",
     "write.after_batch",
     "commit.before_close",
     "commit.after_close",
-    "commit.before_rename",
-    "commit.after_rename",
-    "commit.before_marker",
-    "commit.marker_written",
-    "commit.after_marker",
+    "commit.before_log",
+    "commit.after_log",
+    "commit.after_all",
     "commit.after_cleanup",
-    "recover.before_delete",
-    "recover.after_delete",
     "abort.before_delete",
 ];
 

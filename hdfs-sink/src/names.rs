@@ -1,13 +1,13 @@
 //! Path layout of a warehouse, and the types naming Kafka coordinates.
 //!
 //! ```text
-//! <root>/<table>/[<key>=YYYY-MM-DD/]<topic>+<partition>+<start:020>+<end:020>.parquet   data
-//! <root>/_commits/<topic>+<partition>+<start:020>+<end:020>                          markers
-//! <root>/_gaps/<topic>+<partition>+<from:020>+<to:020>                               accepted gaps
-//! <root>/_tmp/<topic>+<partition>+<start:020>+<nonce>/<n>.parquet | _marker          in flight
+//! <root>/<table>/_delta_log/…                                                  the Delta log
+//! <root>/<table>/[<key>=YYYY-MM-DD/]<topic>-<partition>-<start:020>-<nonce>-<n>.parquet  data
 //! ```
 //!
-//! Kafka topic names only use `[A-Za-z0-9._-]`, so `+` separates fields unambiguously.
+//! The nonce is hex and the other fields after the topic are numbers, so a name splits at its
+//! last four `-` even though topics may contain `-`. A warehouse of the earlier marker
+//! protocol has `<root>/_commits/`.
 
 use std::fmt;
 
@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The markers directory of the earlier protocol: its presence means a legacy warehouse.
 pub(crate) const COMMITS_DIR: &str = "_commits";
-pub(crate) const GAPS_DIR: &str = "_gaps";
-pub(crate) const TMP_DIR: &str = "_tmp";
+/// A table's Delta log directory.
+pub(crate) const DELTA_LOG_DIR: &str = "_delta_log";
 
 /// A Kafka topic and partition.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -96,7 +97,7 @@ pub(crate) fn validate_topic(topic: &str) -> Result<()> {
 }
 
 /// Table names become directories: no separators, not hidden, not `_`-prefixed (reserved for
-/// `_commits`, `_tmp`, `_gaps`).
+/// logs and the earlier protocol's `_commits`).
 pub(crate) fn validate_table(table: &str) -> Result<()> {
     let bad = |reason| {
         Err(Error::InvalidName {
@@ -117,41 +118,15 @@ pub(crate) fn validate_table(table: &str) -> Result<()> {
     Ok(())
 }
 
-/// `<topic>+<partition>+<start:020>+<end:020>`
-pub(crate) fn range_stem(topic: &str, partition: i32, start: i64, end: i64) -> String {
-    format!("{topic}+{partition}+{start:020}+{end:020}")
-}
-
-/// Parse `<topic>+<partition>+<a>+<b>` (offsets padded or not).
-pub(crate) fn parse_range_stem(stem: &str) -> Option<(TopicPartition, OffsetRange)> {
-    let mut it = stem.rsplitn(4, '+');
-    let end: i64 = it.next()?.parse().ok()?;
-    let start: i64 = it.next()?.parse().ok()?;
-    let partition: i32 = it.next()?.parse().ok()?;
-    let topic = it.next()?;
-    if validate_topic(topic).is_err() || start < 0 || end < start {
-        return None;
-    }
-    Some((
-        TopicPartition::new(topic, partition),
-        OffsetRange { start, end },
-    ))
-}
-
-/// Parse a data file name `<stem>.parquet`.
-pub(crate) fn parse_data_file_name(name: &str) -> Option<(TopicPartition, OffsetRange)> {
-    parse_range_stem(name.strip_suffix(".parquet")?)
-}
-
-/// Parse a temp range directory name `<topic>+<partition>+<start>+<nonce>`.
-pub(crate) fn parse_tmp_dir_name(name: &str) -> Option<TopicPartition> {
-    let mut it = name.rsplitn(4, '+');
-    let _nonce = it.next()?;
-    let _start: i64 = it.next()?.parse().ok()?;
-    let partition: i32 = it.next()?.parse().ok()?;
-    let topic = it.next()?;
-    validate_topic(topic).ok()?;
-    Some(TopicPartition::new(topic, partition))
+/// `<topic>-<partition>-<start:020>-<nonce>-<n>.parquet`
+pub(crate) fn data_file_name(
+    topic: &str,
+    partition: i32,
+    start: i64,
+    nonce: &str,
+    n: usize,
+) -> String {
+    format!("{topic}-{partition}-{start:020}-{nonce}-{n}.parquet")
 }
 
 /// The last component of a `/`-separated relative path.
@@ -179,23 +154,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stems_round_trip_and_sort() {
-        let s = range_stem("assess.ments_v-1", 3, 5, 120);
+    fn data_file_names() {
+        let n = data_file_name("assess.ments-v-1", 3, 5, "00ff1a", 2);
         assert_eq!(
-            s,
-            "assess.ments_v-1+3+00000000000000000005+00000000000000000120"
-        );
-        let (tp, r) = parse_range_stem(&s).expect("parse");
-        assert_eq!(tp, TopicPartition::new("assess.ments_v-1", 3));
-        assert_eq!(r, OffsetRange { start: 5, end: 120 });
-        assert!(range_stem("t", 0, 9, 9) < range_stem("t", 0, 10, 10));
-        assert_eq!(parse_range_stem("t+0+5+7").map(|x| x.1.len()), Some(3));
-        assert!(parse_range_stem("t+0+7+5").is_none());
-        assert!(parse_range_stem("t+x+1+5").is_none());
-        assert!(parse_data_file_name(&format!("{s}.parquet")).is_some());
-        assert_eq!(
-            parse_tmp_dir_name("t+2+00000000000000000005+1a2b-3"),
-            Some(TopicPartition::new("t", 2))
+            n,
+            "assess.ments-v-1-3-00000000000000000005-00ff1a-2.parquet"
         );
     }
 

@@ -163,6 +163,18 @@ impl Backend {
         }
     }
 
+    /// The URL of a table directory, for delta-rs.
+    pub(crate) fn table_url(&self, table: &str) -> std::result::Result<url::Url, String> {
+        match self {
+            Backend::Local { root, .. } => url::Url::from_directory_path(root.join(table))
+                .map_err(|()| format!("{} is not an absolute path", root.display())),
+            Backend::Hdfs {
+                authority, root, ..
+            } => url::Url::parse(&format!("{authority}{}/", self.hdfs_abs_with(root, table)))
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     fn local_abs(root: &Path, rel: &str) -> PathBuf {
         if rel.is_empty() {
             root.to_path_buf()
@@ -230,43 +242,6 @@ impl Backend {
                     .create(&self.hdfs_abs_with(root, rel), write_options)
                     .await?;
                 Ok(FileInner::Hdfs(Box::new(w)))
-            }
-        }
-    }
-
-    /// Atomic rename that never replaces an existing target.
-    pub(crate) async fn rename_noreplace(&self, from: &str, to: &str) -> BResult<()> {
-        match self {
-            Backend::Local { root, .. } => {
-                let (a, b) = (Self::local_abs(root, from), Self::local_abs(root, to));
-                match tokio::fs::hard_link(&a, &b).await {
-                    Ok(()) => {
-                        tokio::fs::remove_file(&a).await?;
-                        Ok(())
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
-                        // Filesystem without hard links: check then rename (not race-free
-                        // against another writer of the same range, which the protocol excludes).
-                        if tokio::fs::try_exists(&b).await? {
-                            return Err(
-                                std::io::Error::from(std::io::ErrorKind::AlreadyExists).into()
-                            );
-                        }
-                        tokio::fs::rename(&a, &b).await?;
-                        Ok(())
-                    }
-                    Err(e) => Err(e.into()),
-                }
-            }
-            Backend::Hdfs { client, root, .. } => {
-                client
-                    .rename(
-                        &self.hdfs_abs_with(root, from),
-                        &self.hdfs_abs_with(root, to),
-                        false,
-                    )
-                    .await?;
-                Ok(())
             }
         }
     }

@@ -6,11 +6,11 @@ use std::fmt;
 use futures::StreamExt;
 use parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
 
-use crate::error::{Error, Op, Result};
-use crate::marker::Marker;
-use crate::names::{self, OffsetRange, TMP_DIR, TopicPartition, parse_data_file_name};
+use crate::delta::active_files;
+use crate::error::{Op, Result};
+use crate::names::{self, DELTA_LOG_DIR, OffsetRange, TopicPartition};
 use crate::storage::with_retry;
-use crate::warehouse::Warehouse;
+use crate::warehouse::{Warehouse, markers_of};
 
 /// A balance rule checked per committed range: `rows(total) == Σ rows(parts)`, e.g.
 /// `raw = assessments + rejects`.
@@ -43,8 +43,8 @@ impl fmt::Display for Balance {
     }
 }
 
-/// What [`verify`] checks beyond the always-on checks (contiguity, files exist and are
-/// readable Parquet, row counts match the footers).
+/// What [`verify`] checks beyond the always-on checks (per table contiguity, active files
+/// exist with their logged size and are readable Parquet, row counts match the footers).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct VerifyOptions {
@@ -53,10 +53,13 @@ pub struct VerifyOptions {
     /// Expected first offset per partition (e.g. `0`, or the low watermark): the first
     /// committed range must start there, unless an accepted gap covers the difference.
     pub start_offsets: BTreeMap<TopicPartition, i64>,
-    /// Do not report data files without a marker (a writer may be committing right now).
-    /// Default `false`: on a quiescent warehouse such files are a violation, since query
-    /// engines would read them.
+    /// Do not even list orphan files (data files no version of the log references). Default
+    /// `false`: they are listed in [`VerifyReport::orphan_files`].
     pub allow_uncommitted_files: bool,
+    /// Orphan files are violations ([`Violation::UncommittedFile`]). Default `false`: Delta
+    /// readers never see them (a crashed or running writer's files), so they are only
+    /// listed; set it on a quiescent warehouse that must hold no debris.
+    pub strict_orphans: bool,
     /// How many footers to read concurrently. Default (0) means 8.
     pub concurrency: usize,
 }
@@ -72,6 +75,12 @@ impl VerifyOptions {
     /// [`allow_uncommitted_files`](Self::allow_uncommitted_files)).
     pub fn with_allow_uncommitted_files(mut self, allow: bool) -> Self {
         self.allow_uncommitted_files = allow;
+        self
+    }
+
+    /// Orphan files are violations (see [`strict_orphans`](Self::strict_orphans)).
+    pub fn with_strict_orphans(mut self, strict: bool) -> Self {
+        self.strict_orphans = strict;
         self
     }
 
@@ -173,11 +182,29 @@ pub enum Violation {
         /// Rows per part table (`None`: table not in the marker).
         parts: Vec<(String, Option<u64>)>,
     },
-    /// A data file whose range has no marker, or that its range's marker does not list:
-    /// query engines would read rows that are not committed.
+    /// A data file no version of its table's log references (with
+    /// [`VerifyOptions::strict_orphans`]).
     UncommittedFile {
         /// File path.
         path: String,
+    },
+    /// An active file's size differs from its Add action's.
+    SizeMismatch {
+        /// Table.
+        table: String,
+        /// File path.
+        path: String,
+        /// Size in the log.
+        logged: u64,
+        /// Size on the storage.
+        found: u64,
+    },
+    /// A table's log cannot be read.
+    CorruptLog {
+        /// Table.
+        table: String,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -242,7 +269,22 @@ impl fmt::Display for Violation {
                 )
             }
             Violation::UncommittedFile { path } => {
-                write!(f, "uncommitted data file {path} (no marker lists it)")
+                write!(
+                    f,
+                    "orphan data file {path} (no version of the log references it)"
+                )
+            }
+            Violation::SizeMismatch {
+                table,
+                path,
+                logged,
+                found,
+            } => write!(
+                f,
+                "size mismatch: table {table}: {path} has {found} bytes, the log says {logged}"
+            ),
+            Violation::CorruptLog { table, reason } => {
+                write!(f, "unreadable log of table {table}: {reason}")
             }
         }
     }
@@ -268,16 +310,20 @@ pub struct PartitionSummary {
 pub struct VerifyReport {
     /// The warehouse URL.
     pub url: String,
-    /// Markers read.
+    /// Committed ranges found (markers reconstructed from the logs).
     pub markers: usize,
     /// Data files checked (footers read).
     pub files_checked: usize,
     /// Per partition.
     pub partitions: BTreeMap<TopicPartition, PartitionSummary>,
-    /// Accepted gaps found in `_gaps/` (reported, not violations).
+    /// Accepted gaps found in the logs (reported, not violations).
     pub accepted_gaps: Vec<(TopicPartition, OffsetRange)>,
-    /// Entries under `_tmp/` (ranges in flight or left by a crash; recovery removes them).
+    /// Always 0 (no temp directory in the Delta layout). Kept for compatibility.
     pub temp_entries: usize,
+    /// Data files in table directories that no version of the log references: left by a
+    /// crashed writer or being written by a live one; invisible to Delta readers, removed by
+    /// vacuum.
+    pub orphan_files: Vec<String>,
     /// Per balance rule: ranges where it was not checked because their marker does not list
     /// the rule's total table (a range landed without that table, e.g. `land --tables`
     /// without `raw`).
@@ -298,11 +344,11 @@ impl fmt::Display for VerifyReport {
         writeln!(f, "warehouse {}", self.url)?;
         writeln!(
             f,
-            "{} markers, {} files checked, {} partitions, {} temp entries",
+            "{} ranges, {} files checked, {} partitions, {} orphan files",
             self.markers,
             self.files_checked,
             self.partitions.len(),
-            self.temp_entries
+            self.orphan_files.len()
         )?;
         for (tp, s) in &self.partitions {
             let rows: Vec<String> = s.rows.iter().map(|(t, n)| format!("{t}={n}")).collect();
@@ -317,6 +363,9 @@ impl fmt::Display for VerifyReport {
         }
         for (tp, g) in &self.accepted_gaps {
             writeln!(f, "  accepted gap: {tp} {g} ({} offsets)", g.len())?;
+        }
+        for p in &self.orphan_files {
+            writeln!(f, "  orphan (not in the log): {p}")?;
         }
         for (rule, n) in &self.balances_skipped {
             writeln!(
@@ -353,81 +402,66 @@ fn covered(missing: OffsetRange, gaps: &[OffsetRange]) -> bool {
     next > missing.end
 }
 
-/// Check a warehouse: per (topic, partition) committed ranges are contiguous (no gap not
-/// covered by an accepted gap, no overlap); every file named by a marker exists, is readable
-/// Parquet and has the marker's row count (footers are read); markers are self-consistent;
-/// the balance rules hold per range; no data file exists without a marker listing it.
+/// Check a warehouse from its tables' Delta logs: per table and (topic, partition) the
+/// committed ranges are contiguous from the first offset (no gap not covered by an accepted
+/// gap, no overlap); every active file exists with its logged size, is readable Parquet and
+/// has its logged row count (footers are read); the balance rules hold per range (on the row
+/// counts every commitInfo carries for all tables of its range). Files in table directories
+/// that no version references are listed as orphans (violations only with
+/// [`strict_orphans`](VerifyOptions::strict_orphans)).
 ///
 /// Returns `Err` only if the warehouse cannot be listed; everything found is in the report.
-/// Run it on a quiescent warehouse (or set
-/// [`allow_uncommitted_files`](VerifyOptions::allow_uncommitted_files)).
 pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<VerifyReport> {
     let inner = &warehouse.inner;
     let mut report = VerifyReport {
         url: warehouse.url().to_owned(),
         ..VerifyReport::default()
     };
-    let refs = inner.list_markers().await?;
-    report.markers = refs.len();
-    let mut markers: Vec<Marker> = Vec::with_capacity(refs.len());
-    for r in &refs {
-        match inner.load_marker(r).await {
-            Ok(m) => markers.push(m),
-            Err(Error::CorruptMarker { reason, .. }) => {
-                report.violations.push(Violation::CorruptMarker {
-                    path: r.rel.clone(),
-                    reason,
-                });
-            }
-            Err(e @ Error::NotFound { .. }) => {
-                report.violations.push(Violation::CorruptMarker {
-                    path: r.rel.clone(),
-                    reason: e.to_string(),
-                });
-            }
-            Err(e) => return Err(e),
+    let mut histories = Vec::new();
+    for name in inner.table_names().await? {
+        match inner.table_log(&name)?.commits().await {
+            Ok(commits) => histories.push(crate::warehouse::TableHistory { name, commits }),
+            Err(e) => report.violations.push(Violation::CorruptLog {
+                table: name,
+                reason: e.to_string(),
+            }),
         }
     }
-    report.accepted_gaps = inner.list_gaps().await?;
+    let markers = markers_of(&histories);
+    report.markers = markers.len();
+    report.accepted_gaps = warehouse.gaps().await.unwrap_or_default();
     let mut gaps: HashMap<TopicPartition, Vec<OffsetRange>> = HashMap::new();
     for (tp, g) in &report.accepted_gaps {
         gaps.entry(tp.clone()).or_default().push(*g);
     }
-    report.temp_entries = inner.list(TMP_DIR, false).await?.len();
-
-    // Contiguity per partition (markers are sorted by tp, start; corrupt ones use the name).
-    let mut by_tp: BTreeMap<TopicPartition, Vec<OffsetRange>> = BTreeMap::new();
-    for r in &refs {
-        by_tp.entry(r.tp.clone()).or_default().push(r.range);
+    for v in gaps.values_mut() {
+        v.sort();
     }
-    for (tp, ranges) in &by_tp {
-        let tp_gaps = gaps.get(tp).map(Vec::as_slice).unwrap_or(&[]);
-        if let (Some(&expected), Some(first)) = (options.start_offsets.get(tp), ranges.first())
-            && first.start > expected
-        {
-            let missing = OffsetRange {
-                start: expected,
-                end: first.start - 1,
-            };
-            if !covered(missing, tp_gaps) {
-                report.violations.push(Violation::Gap {
-                    tp: tp.clone(),
-                    missing,
-                });
+
+    // Contiguity per table and partition: each commit covers table_start..=end.
+    for h in &histories {
+        let mut by_tp: BTreeMap<TopicPartition, Vec<OffsetRange>> = BTreeMap::new();
+        for m in h.commits.iter().filter_map(|c| c.sink.as_ref()) {
+            if m.kind == "gap" {
+                continue;
             }
-        }
-        for w in ranges.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            if b.start <= a.end {
-                report.violations.push(Violation::Overlap {
-                    tp: tp.clone(),
-                    first: a,
-                    second: b,
+            by_tp
+                .entry(TopicPartition::new(m.topic.clone(), m.partition))
+                .or_default()
+                .push(OffsetRange {
+                    start: m.table_start,
+                    end: m.end,
                 });
-            } else if b.start > a.end + 1 {
+        }
+        for (tp, ranges) in &mut by_tp {
+            ranges.sort();
+            let tp_gaps = gaps.get(tp).map(Vec::as_slice).unwrap_or(&[]);
+            if let (Some(&expected), Some(first)) = (options.start_offsets.get(tp), ranges.first())
+                && first.start > expected
+            {
                 let missing = OffsetRange {
-                    start: a.end + 1,
-                    end: b.start - 1,
+                    start: expected,
+                    end: first.start - 1,
                 };
                 if !covered(missing, tp_gaps) {
                     report.violations.push(Violation::Gap {
@@ -436,108 +470,180 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
                     });
                 }
             }
+            for w in ranges.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                if b.start <= a.end {
+                    report.violations.push(Violation::Overlap {
+                        tp: tp.clone(),
+                        first: a,
+                        second: b,
+                    });
+                } else if b.start > a.end + 1 {
+                    let missing = OffsetRange {
+                        start: a.end + 1,
+                        end: b.start - 1,
+                    };
+                    if !covered(missing, tp_gaps) {
+                        report.violations.push(Violation::Gap {
+                            tp: tp.clone(),
+                            missing,
+                        });
+                    }
+                }
+            }
+            let s = report.partitions.entry(tp.clone()).or_default();
+            s.ranges = s.ranges.max(ranges.len());
+            let first = ranges.first().map(|r| r.start);
+            s.first = match (s.first, first) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            s.last = s.last.max(ranges.iter().map(|r| r.end).max());
         }
-        let s = report.partitions.entry(tp.clone()).or_default();
-        s.ranges = ranges.len();
-        s.first = ranges.first().map(|r| r.start);
-        s.last = ranges.iter().map(|r| r.end).max();
     }
 
-    // Markers: self-consistency and balances; collect the files to check.
-    let mut listed: HashSet<String> = HashSet::new();
-    let mut to_check: Vec<(TopicPartition, OffsetRange, String, String, u64)> = Vec::new();
-    for m in &markers {
-        let tp = TopicPartition::new(m.topic.clone(), m.partition);
-        let range = OffsetRange {
-            start: m.start,
-            end: m.end,
-        };
-        let s = report.partitions.entry(tp.clone()).or_default();
-        for (table, t) in &m.tables {
-            *s.rows.entry(table.clone()).or_default() += t.rows;
-            let sum: u64 = t.files.iter().map(|f| f.rows).sum();
-            if sum != t.rows {
-                report.violations.push(Violation::InconsistentMarker {
-                    tp: tp.clone(),
-                    range,
-                    reason: format!(
-                        "table {table} has {} rows but its files sum to {sum}",
-                        t.rows
-                    ),
-                });
-            }
-            for file in &t.files {
-                let named = parse_data_file_name(names::file_name(&file.path));
-                let in_table = file.path.starts_with(&format!("{table}/"));
-                if named != Some((tp.clone(), range)) || !in_table {
-                    report.violations.push(Violation::InconsistentMarker {
-                        tp: tp.clone(),
-                        range,
-                        reason: format!(
-                            "file {} of table {table} is not named after the range",
-                            file.path
-                        ),
-                    });
-                }
-                listed.insert(file.path.clone());
-                to_check.push((
-                    tp.clone(),
-                    range,
-                    table.clone(),
-                    file.path.clone(),
-                    file.rows,
-                ));
-            }
+    // Rows per partition: the rows each range's commit added (its Adds' numRecords, whether
+    // or not a compaction has rewritten the files since: the markers list only files still
+    // active), and balances on the commitInfo counts (one check per range and writer: every
+    // table's commit of a range carries the same counts).
+    for h in &histories {
+        for c in &h.commits {
+            let Some(m) = c.sink.as_ref().filter(|m| m.kind == "range") else {
+                continue;
+            };
+            let tp = TopicPartition::new(m.topic.clone(), m.partition);
+            let s = report.partitions.entry(tp).or_default();
+            let rows: u64 = c.adds.iter().filter_map(|a| a.num_records).sum();
+            *s.rows.entry(h.name.clone()).or_default() += rows;
         }
-        for rule in &options.balances {
-            let total = m.rows(&rule.total);
-            if total.is_none() {
-                // The range was landed without the rule's total table: nothing to balance.
-                *report.balances_skipped.entry(rule.to_string()).or_default() += 1;
+    }
+    let mut balanced: HashSet<(TopicPartition, i64, i64, String)> = HashSet::new();
+    for h in &histories {
+        for m in h.commits.iter().filter_map(|c| c.sink.as_ref()) {
+            if m.kind != "range" {
                 continue;
             }
-            let parts: Vec<(String, Option<u64>)> =
-                rule.parts.iter().map(|p| (p.clone(), m.rows(p))).collect();
-            let ok = total.is_some()
-                && parts.iter().all(|(_, n)| n.is_some())
-                && total == Some(parts.iter().filter_map(|(_, n)| *n).sum());
-            if !ok {
-                report.violations.push(Violation::Unbalanced {
-                    tp: tp.clone(),
-                    range,
-                    rule: rule.clone(),
-                    total,
-                    parts,
-                });
+            let tp = TopicPartition::new(m.topic.clone(), m.partition);
+            if !balanced.insert((tp.clone(), m.start, m.end, m.nonce.clone())) {
+                continue;
+            }
+            let range = OffsetRange {
+                start: m.start,
+                end: m.end,
+            };
+            for rule in &options.balances {
+                let total = m.rows.get(&rule.total).copied();
+                if total.is_none() {
+                    // The range was landed without the rule's total table: nothing to balance.
+                    *report.balances_skipped.entry(rule.to_string()).or_default() += 1;
+                    continue;
+                }
+                let parts: Vec<(String, Option<u64>)> = rule
+                    .parts
+                    .iter()
+                    .map(|p| (p.clone(), m.rows.get(p).copied()))
+                    .collect();
+                let ok = parts.iter().all(|(_, n)| n.is_some())
+                    && total == Some(parts.iter().filter_map(|(_, n)| *n).sum());
+                if !ok {
+                    report.violations.push(Violation::Unbalanced {
+                        tp: tp.clone(),
+                        range,
+                        rule: rule.clone(),
+                        total,
+                        parts,
+                    });
+                }
             }
         }
     }
 
-    // Files: exist, readable, footer row count.
+    // Active files: exist, logged size, readable, footer row count.
+    let mut referenced: HashSet<String> = HashSet::new();
+    let mut to_check: Vec<(
+        TopicPartition,
+        OffsetRange,
+        String,
+        String,
+        u64,
+        Option<u64>,
+    )> = Vec::new();
+    for h in &histories {
+        let active: HashMap<String, u64> = active_files(&h.commits).into_iter().collect();
+        for c in &h.commits {
+            let (tp, range) = match &c.sink {
+                Some(m) => (
+                    TopicPartition::new(m.topic.clone(), m.partition),
+                    OffsetRange {
+                        start: m.table_start,
+                        end: m.end,
+                    },
+                ),
+                None => (
+                    TopicPartition::new("", -1),
+                    OffsetRange { start: 0, end: -1 },
+                ),
+            };
+            for a in &c.adds {
+                let rel = format!("{}/{}", h.name, a.path);
+                referenced.insert(rel.clone());
+                if active.contains_key(&a.path) {
+                    to_check.push((
+                        tp.clone(),
+                        range,
+                        h.name.clone(),
+                        rel,
+                        a.size,
+                        a.num_records,
+                    ));
+                }
+            }
+        }
+    }
     let concurrency = if options.concurrency == 0 {
         8
     } else {
         options.concurrency
     };
-    let results: Vec<Option<Violation>> = futures::stream::iter(to_check)
-        .map(|(tp, range, table, path, rows)| async move {
+    let results: Vec<Vec<Violation>> = futures::stream::iter(to_check)
+        .map(|(tp, range, table, path, size, rows)| async move {
             match footer_rows(warehouse, &path).await {
-                Ok(None) => Some(Violation::MissingFile {
+                Ok(None) => vec![Violation::MissingFile {
                     tp,
                     range,
                     table,
                     path,
-                }),
-                Ok(Some(n)) if n != rows => Some(Violation::RowCountMismatch {
-                    tp,
-                    range,
-                    table,
-                    path,
-                    marker_rows: rows,
-                    file_rows: n,
-                }),
-                Ok(Some(_)) => None,
-                Err(reason) => Some(Violation::UnreadableFile { path, reason }),
+                }],
+                Ok(Some((len, footer))) => {
+                    let mut v = Vec::new();
+                    if len != size {
+                        v.push(Violation::SizeMismatch {
+                            table: table.clone(),
+                            path: path.clone(),
+                            logged: size,
+                            found: len,
+                        });
+                    }
+                    match footer {
+                        Ok(n) => {
+                            if let Some(rows) = rows
+                                && rows != n
+                            {
+                                v.push(Violation::RowCountMismatch {
+                                    tp,
+                                    range,
+                                    table,
+                                    path,
+                                    marker_rows: rows,
+                                    file_rows: n,
+                                });
+                            }
+                        }
+                        Err(reason) => v.push(Violation::UnreadableFile { path, reason }),
+                    }
+                    v
+                }
+                Err(reason) => vec![Violation::UnreadableFile { path, reason }],
             }
         })
         .buffered(concurrency)
@@ -546,26 +652,38 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
     report.files_checked = results.len();
     report.violations.extend(results.into_iter().flatten());
 
-    // Data files nobody lists.
+    // Orphans: data files no version references.
     if !options.allow_uncommitted_files {
-        for table_dir in inner.list_table_dirs().await? {
-            for e in inner.list(&table_dir, true).await? {
+        for h in &histories {
+            for e in inner.list(&h.name, true).await? {
+                let in_log = e.rel.split('/').any(|c| c == DELTA_LOG_DIR);
                 if !e.is_dir
-                    && parse_data_file_name(names::file_name(&e.rel)).is_some()
-                    && !listed.contains(&e.rel)
+                    && !in_log
+                    && names::file_name(&e.rel).ends_with(".parquet")
+                    && !referenced.contains(&e.rel)
                 {
-                    report
-                        .violations
-                        .push(Violation::UncommittedFile { path: e.rel });
+                    report.orphan_files.push(e.rel);
                 }
+            }
+        }
+        report.orphan_files.sort();
+        if options.strict_orphans {
+            for p in &report.orphan_files {
+                report
+                    .violations
+                    .push(Violation::UncommittedFile { path: p.clone() });
             }
         }
     }
     Ok(report)
 }
 
-/// Row count from a file's footer; `Ok(None)` if the file does not exist.
-async fn footer_rows(warehouse: &Warehouse, rel: &str) -> std::result::Result<Option<u64>, String> {
+/// Size and row count (from the footer, or why it cannot be read) of a file; `Ok(None)` if
+/// the file does not exist.
+async fn footer_rows(
+    warehouse: &Warehouse,
+    rel: &str,
+) -> std::result::Result<Option<(u64, std::result::Result<u64, String>)>, String> {
     let inner = &warehouse.inner;
     let display = inner.backend.display(rel);
     let retry = &inner.config.retry;
@@ -575,30 +693,34 @@ async fn footer_rows(warehouse: &Warehouse, rel: &str) -> std::result::Result<Op
     let Some(len) = len else {
         return Ok(None);
     };
-    if len < 12 {
-        return Err(format!("{len} bytes is too short for Parquet"));
+    let footer = async {
+        if len < 12 {
+            return Err(format!("{len} bytes is too short for Parquet"));
+        }
+        let tail = with_retry(retry, Op::Read, &display, |_| {
+            inner.backend.read_range(rel, len - 8, 8)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let tail = FooterTail::try_from(&tail[..]).map_err(|e| e.to_string())?;
+        let meta_len = tail.metadata_length() as u64;
+        if meta_len + 8 > len {
+            return Err(format!(
+                "footer length {meta_len} exceeds the file size {len}"
+            ));
+        }
+        let meta = with_retry(retry, Op::Read, &display, |_| {
+            inner
+                .backend
+                .read_range(rel, len - 8 - meta_len, meta_len as usize)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        let md = ParquetMetaDataReader::decode_metadata(&meta).map_err(|e| e.to_string())?;
+        Ok(md.file_metadata().num_rows().max(0) as u64)
     }
-    let tail = with_retry(retry, Op::Read, &display, |_| {
-        inner.backend.read_range(rel, len - 8, 8)
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    let tail = FooterTail::try_from(&tail[..]).map_err(|e| e.to_string())?;
-    let meta_len = tail.metadata_length() as u64;
-    if meta_len + 8 > len {
-        return Err(format!(
-            "footer length {meta_len} exceeds the file size {len}"
-        ));
-    }
-    let meta = with_retry(retry, Op::Read, &display, |_| {
-        inner
-            .backend
-            .read_range(rel, len - 8 - meta_len, meta_len as usize)
-    })
-    .await
-    .map_err(|e| e.to_string())?;
-    let md = ParquetMetaDataReader::decode_metadata(&meta).map_err(|e| e.to_string())?;
-    Ok(Some(md.file_metadata().num_rows().max(0) as u64))
+    .await;
+    Ok(Some((len, footer)))
 }
 
 #[cfg(test)]

@@ -1,40 +1,36 @@
-//! [`Warehouse`]: a root directory (local or HDFS) holding tables, commit markers and temp files.
+//! [`Warehouse`]: a root directory (local or HDFS) holding one Delta table per table name.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
-use bytes::Bytes;
+use arrow_schema::{DataType, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::async_writer::AsyncFileWriter;
 use parquet::basic::Type as PhysicalType;
 use parquet::file::properties::WriterProperties;
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::config::{RotationPolicy, SinkConfig};
+use crate::config::{DatePartitioning, RotationPolicy, SinkConfig};
+use crate::delta::{Expect, LoggedCommit, SinkMeta, TableLog, active_files};
 use crate::error::{ConfigError, Error, Op, Result};
-use crate::failpoint;
 use crate::hive;
-use crate::marker::{GapRecord, Marker, now_ms};
-use crate::names::{
-    self, COMMITS_DIR, GAPS_DIR, OffsetRange, TMP_DIR, TopicPartition, parse_data_file_name,
-    parse_range_stem, parse_tmp_dir_name, range_stem,
-};
-use crate::storage::{Backend, StorageFile, with_retry};
+use crate::marker::{FileEntry, Marker, TableEntry, now_ms};
+use crate::names::{self, COMMITS_DIR, DELTA_LOG_DIR, OffsetRange, TopicPartition};
+use crate::storage::{Backend, with_retry};
 use crate::writer::{RangeWriter, TableSlot};
 
-/// A warehouse: `<root>/<table>/…` data, `<root>/_commits/` markers, `<root>/_gaps/` accepted
-/// gaps and `<root>/_tmp/` files in flight. Cheap to clone (shared state).
+/// A warehouse: `<root>/<table>/` Delta tables (`_delta_log/` plus the data files this crate
+/// writes). Cheap to clone (shared state).
 ///
-/// In-memory bookkeeping per (topic, partition): the next offset to land (learned from
-/// [`recover`](Self::recover) / [`recover_partitions`](Self::recover_partitions) and from
-/// commits and recorded gaps) and whether a range is open. [`begin_range`](Self::begin_range)
-/// refuses a range that would overlap committed offsets or skip offsets, a second open range
-/// of the same partition, and a partition whose last commit failed or whose writer was dropped
-/// without commit/abort until it has been recovered again.
+/// In-memory bookkeeping per (topic, partition): the next offset to land and each table's
+/// txn version (learned from [`recover`](Self::recover) /
+/// [`recover_partitions`](Self::recover_partitions) and from commits and recorded gaps), and
+/// whether a range is open. [`begin_range`](Self::begin_range) refuses a range that would
+/// overlap committed offsets or skip offsets, a second open range of the same partition, and a
+/// partition whose last commit failed or whose writer was dropped without commit/abort until it
+/// has been recovered again.
 #[derive(Debug, Clone)]
 pub struct Warehouse {
     pub(crate) inner: Arc<Inner>,
@@ -52,6 +48,8 @@ pub(crate) struct Inner {
     /// Bytes of row groups buffered in memory by all open files (see
     /// [`ParquetOptions::max_buffered_bytes`](crate::ParquetOptions::max_buffered_bytes)).
     pub(crate) buffered: Arc<AtomicUsize>,
+    /// The Delta side of each table opened so far.
+    logs: Mutex<HashMap<String, Arc<TableLog>>>,
 }
 
 #[derive(Debug, Default)]
@@ -59,23 +57,31 @@ pub(crate) struct State {
     pub(crate) next: HashMap<TopicPartition, i64>,
     pub(crate) open: HashSet<TopicPartition>,
     pub(crate) needs_recovery: HashSet<TopicPartition>,
+    /// Txn version per (partition, table), where known (`None`: known to have none).
+    pub(crate) txn: HashMap<(TopicPartition, String), Option<i64>>,
+    /// Partitions whose tables' txn versions were all read by a recovery.
+    pub(crate) recovered: HashSet<TopicPartition>,
 }
 
-/// What [`Warehouse::recover`] found and did.
+/// What [`Warehouse::recover`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RecoveryReport {
-    /// Per partition in scope with at least one marker or gap: `max(end) + 1`, where the
-    /// maximum runs over committed ranges and recorded gaps. Partitions without either are
-    /// absent (start from the earliest offset).
+    /// Per partition in scope that every table has a txn for: the minimum over the tables of
+    /// (txn version + 1), i.e. the first offset not committed by every table. Partitions that
+    /// some table has no txn for are absent (start from the caller's default; tables that
+    /// committed offsets drop them when they are landed again).
     pub next_offsets: BTreeMap<TopicPartition, i64>,
-    /// Committed ranges per partition in scope, sorted by start.
+    /// Committed ranges per partition in scope (over all tables, deduplicated), sorted.
     pub committed: BTreeMap<TopicPartition, Vec<OffsetRange>>,
-    /// Accepted gaps per partition in scope, sorted by start.
+    /// Accepted gaps per partition in scope, sorted.
     pub gaps: BTreeMap<TopicPartition, Vec<OffsetRange>>,
-    /// Data files of uncommitted ranges that were deleted (relative paths).
+    /// Per partition in scope: each table's txn version (its last committed offset).
+    pub table_offsets: BTreeMap<TopicPartition, BTreeMap<String, i64>>,
+    /// Always empty: recovery deletes nothing (an uncommitted file may belong to a live
+    /// writer; orphans are listed by [`verify`](crate::verify)). Kept for compatibility.
     pub deleted_data_files: Vec<String>,
-    /// Temp entries that were deleted (relative paths).
+    /// Always empty, see [`deleted_data_files`](Self::deleted_data_files).
     pub deleted_temp: Vec<String>,
 }
 
@@ -88,50 +94,61 @@ impl RecoveryReport {
     }
 }
 
-/// A listed marker name.
-#[derive(Debug, Clone)]
-pub(crate) struct MarkerRef {
-    pub(crate) rel: String,
-    pub(crate) tp: TopicPartition,
-    pub(crate) range: OffsetRange,
+/// A table's commits, read from its log.
+pub(crate) struct TableHistory {
+    pub(crate) name: String,
+    pub(crate) commits: Vec<LoggedCommit>,
 }
 
 impl Warehouse {
-    /// Open (and create if needed) the warehouse at `url`: a local path, `file:///abs/path` or
-    /// `hdfs://host:port/path`. Creates `<root>`, `_commits/`, `_gaps/` and `_tmp/`. Fails with
+    /// Open (and create if needed) the warehouse root at `url`: a local path,
+    /// `file:///abs/path` or `hdfs://host:port/path`. Tables are created by
+    /// [`create_tables`](Self::create_tables) (or the first range declaring them). Fails with
+    /// [`Error::LegacyLayout`] on a warehouse of the marker protocol,
     /// [`Error::Unreachable`] if the NameNode cannot be reached (after retries),
     /// [`Error::PermissionDenied`] if the root cannot be created or written.
     pub async fn open(url: &str, config: SinkConfig) -> Result<Warehouse> {
         let wh = Self::connect(url, config)?;
-        for dir in [COMMITS_DIR, GAPS_DIR, TMP_DIR] {
-            wh.inner.mkdirs(dir).await?;
-        }
+        wh.refuse_legacy().await?;
+        wh.inner.mkdirs("").await?;
         info!(url = %wh.inner.url, "warehouse opened");
         Ok(wh)
     }
 
     /// Open an existing warehouse without creating anything (for read-only use such as
-    /// [`verify`](crate::verify)). Fails with [`Error::NotFound`] if `<root>/_commits` does not
-    /// exist.
+    /// [`verify`](crate::verify)). Fails with [`Error::NotFound`] if the root does not exist,
+    /// [`Error::LegacyLayout`] on a warehouse of the marker protocol.
     pub async fn open_existing(url: &str, config: SinkConfig) -> Result<Warehouse> {
         let wh = Self::connect(url, config)?;
-        let display = wh.inner.backend.display(COMMITS_DIR);
+        wh.refuse_legacy().await?;
+        let display = wh.inner.backend.display("");
         let found = with_retry(&wh.inner.config.retry, Op::Stat, &display, |_| {
-            wh.inner.backend.len(COMMITS_DIR)
+            wh.inner.backend.len("")
         })
         .await?;
         if found.is_none() {
             return Err(Error::NotFound {
                 op: Op::Stat,
                 path: display,
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "not a warehouse (no _commits directory)",
-                )
-                .into(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no warehouse root")
+                    .into(),
             });
         }
         Ok(wh)
+    }
+
+    async fn refuse_legacy(&self) -> Result<()> {
+        let display = self.inner.backend.display(COMMITS_DIR);
+        let legacy = with_retry(&self.inner.config.retry, Op::Stat, &display, |_| {
+            self.inner.backend.len(COMMITS_DIR)
+        })
+        .await?;
+        if legacy.is_some() {
+            return Err(Error::LegacyLayout {
+                url: self.inner.url.clone(),
+            });
+        }
+        Ok(())
     }
 
     fn connect(url: &str, config: SinkConfig) -> Result<Warehouse> {
@@ -147,6 +164,7 @@ impl Warehouse {
             table_props,
             state: Mutex::new(State::default()),
             buffered: Arc::default(),
+            logs: Mutex::default(),
         });
         Ok(Warehouse { inner })
     }
@@ -154,6 +172,12 @@ impl Warehouse {
     /// The root as a local path or `hdfs://` URL.
     pub fn url(&self) -> &str {
         &self.inner.url
+    }
+
+    /// The URL of a table's Delta table (what Delta readers open).
+    pub fn table_url(&self, table: &str) -> Result<String> {
+        names::validate_table(table)?;
+        Ok(self.inner.table_log(table)?.url.to_string())
     }
 
     /// The configuration in use.
@@ -179,18 +203,37 @@ impl Warehouse {
         self.inner.backend.display(rel)
     }
 
-    /// Recover the whole warehouse: delete every temp entry and every data file of a range
-    /// without a marker, and return the committed state. Use it when this process is the only
-    /// writer (start of a bounded run); with several processes use
-    /// [`recover_partitions`](Self::recover_partitions) for the assigned partitions only.
+    /// Create the tables that do not exist yet, each as a Delta table `<root>/<name>/` with
+    /// its schema (plus the date partition column `date` of type `date` where
+    /// [`DatePartitioning`] is configured for it: data files do not hold it, readers take it
+    /// from the partition values). Idempotent; an existing table's schema and partitioning
+    /// must match ([`Error::IncompatibleSchema`]). An empty table is a valid Delta table.
+    pub async fn create_tables<S: AsRef<str> + Sync>(
+        &self,
+        tables: &[(S, SchemaRef)],
+    ) -> Result<()> {
+        for (name, schema) in tables {
+            let name = name.as_ref();
+            names::validate_table(name)?;
+            self.inner.check_column_options(name, schema)?;
+            let part = self.inner.partitioning(name, schema)?;
+            self.inner.mkdirs(name).await?;
+            let log = self.inner.table_log(name)?;
+            log.ensure(schema, part.as_ref().map(|(p, _)| p)).await?;
+        }
+        Ok(())
+    }
+
+    /// Recover the whole warehouse: read every table's log and return the committed state.
+    /// Nothing is deleted. Use it when this process is the only writer (start of a bounded
+    /// run); with several processes use [`recover_partitions`](Self::recover_partitions) for
+    /// the assigned partitions only.
     pub async fn recover(&self) -> Result<RecoveryReport> {
         self.recover_scope(None).await
     }
 
-    /// Recover only `partitions` (on start or on partition assignment): temp entries and
-    /// uncommitted data files of other partitions, possibly owned by another live process, are
-    /// left alone. Fails with [`Error::RangeInProgress`] if this `Warehouse` has a range of one
-    /// of them open.
+    /// Recover only `partitions` (on start or on partition assignment). Fails with
+    /// [`Error::RangeInProgress`] if this `Warehouse` has a range of one of them open.
     pub async fn recover_partitions(
         &self,
         partitions: &[TopicPartition],
@@ -215,65 +258,56 @@ impl Warehouse {
         }
         let started = Instant::now();
         let mut report = RecoveryReport::default();
-        let markers = self.inner.list_markers().await?;
-        let committed: HashSet<(TopicPartition, OffsetRange)> =
-            markers.iter().map(|m| (m.tp.clone(), m.range)).collect();
-        for m in &markers {
-            if in_scope(&m.tp) {
-                report
-                    .committed
-                    .entry(m.tp.clone())
-                    .or_default()
-                    .push(m.range);
-            }
-        }
-        for (tp, r) in self.inner.list_gaps().await? {
-            if in_scope(&tp) {
-                report.gaps.entry(tp).or_default().push(r);
-            }
-        }
-
-        // Temp entries: one directory per range in flight, named after its partition.
-        for e in self.inner.list(TMP_DIR, false).await? {
-            let name = names::file_name(&e.rel);
-            let delete = match parse_tmp_dir_name(name) {
-                Some(tp) => in_scope(&tp),
-                None => scope.is_none(),
-            };
-            if delete {
-                self.inner.delete_logged(&e.rel, "recover").await?;
-                report.deleted_temp.push(e.rel);
-            }
-        }
-
-        // Data files of ranges without a marker.
-        for table_dir in self.inner.list_table_dirs().await? {
-            for e in self.inner.list(&table_dir, true).await? {
-                if e.is_dir {
-                    continue;
+        let histories = self.inner.histories().await?;
+        let mut committed: BTreeMap<TopicPartition, BTreeSet<OffsetRange>> = BTreeMap::new();
+        let mut gaps: BTreeMap<TopicPartition, BTreeSet<OffsetRange>> = BTreeMap::new();
+        for h in &histories {
+            for c in &h.commits {
+                for (id, v) in &c.txns {
+                    if let Some(tp) = crate::delta::parse_app_id(id)
+                        && in_scope(&tp)
+                    {
+                        report
+                            .table_offsets
+                            .entry(tp)
+                            .or_default()
+                            .insert(h.name.clone(), *v);
+                    }
                 }
-                let Some((tp, range)) = parse_data_file_name(names::file_name(&e.rel)) else {
-                    continue;
-                };
-                if in_scope(&tp) && !committed.contains(&(tp, range)) {
-                    self.inner.delete_logged(&e.rel, "recover").await?;
-                    report.deleted_data_files.push(e.rel);
+                if let Some(m) = &c.sink {
+                    let tp = TopicPartition::new(m.topic.clone(), m.partition);
+                    if !in_scope(&tp) {
+                        continue;
+                    }
+                    let r = OffsetRange {
+                        start: m.start,
+                        end: m.end,
+                    };
+                    let to = if m.kind == "gap" {
+                        &mut gaps
+                    } else {
+                        &mut committed
+                    };
+                    to.entry(tp).or_default().insert(r);
                 }
             }
         }
-
-        for (tp, ranges) in report.committed.iter_mut() {
-            ranges.sort();
-            let end = ranges.iter().map(|r| r.end).max();
-            if let Some(end) = end {
-                report.next_offsets.insert(tp.clone(), end + 1);
-            }
-        }
-        for (tp, gaps) in report.gaps.iter_mut() {
-            gaps.sort();
-            if let Some(to) = gaps.iter().map(|r| r.end).max() {
-                let e = report.next_offsets.entry(tp.clone()).or_insert(to + 1);
-                *e = (*e).max(to + 1);
+        report.committed = committed
+            .into_iter()
+            .map(|(tp, r)| (tp, r.into_iter().collect()))
+            .collect();
+        report.gaps = gaps
+            .into_iter()
+            .map(|(tp, r)| (tp, r.into_iter().collect()))
+            .collect();
+        // A table without a txn for the partition has committed none of it (the first range
+        // crashed between tables, or the table is new): the partition starts from the
+        // caller's default, and the tables that did commit drop what they hold.
+        for (tp, tables) in &report.table_offsets {
+            if tables.len() == histories.len()
+                && let Some(min) = tables.values().min()
+            {
+                report.next_offsets.insert(tp.clone(), min + 1);
             }
         }
 
@@ -281,15 +315,25 @@ impl Warehouse {
             let mut st = self.inner.lock();
             st.next.retain(|tp, _| !in_scope(tp));
             st.needs_recovery.retain(|tp| !in_scope(tp));
+            st.txn.retain(|(tp, _), _| !in_scope(tp));
+            st.recovered.retain(|tp| !in_scope(tp));
             for (tp, n) in &report.next_offsets {
                 st.next.insert(tp.clone(), *n);
+            }
+            for (tp, tables) in &report.table_offsets {
+                for (t, v) in tables {
+                    st.txn.insert((tp.clone(), t.clone()), Some(*v));
+                }
+                st.recovered.insert(tp.clone());
+            }
+            if let Some(s) = &scope {
+                st.recovered.extend(s.iter().cloned());
             }
         }
         info!(
             url = %self.inner.url,
             partitions = report.next_offsets.len(),
-            deleted_data = report.deleted_data_files.len(),
-            deleted_temp = report.deleted_temp.len(),
+            tables = histories.len(),
             elapsed = ?started.elapsed(),
             "recovered"
         );
@@ -297,13 +341,19 @@ impl Warehouse {
     }
 
     /// Start a range of `topic`/`partition` at `start` (the first offset it will contain)
-    /// with the given tables. Nothing is written to storage until the first non-empty batch.
+    /// with the given tables. Nothing is written to storage until the first non-empty batch;
+    /// tables that do not exist yet are created at commit.
+    ///
+    /// A table whose txn version (known from recovery) is already at or past `start` — a range
+    /// that some tables committed before a crash, landed again — drops the rows whose offset
+    /// (column [`SinkConfig::offset_column`]) it has committed.
     ///
     /// Fails with [`Error::Overlap`] / [`Error::Gap`] if the partition's next offset is known
     /// and differs from `start`, [`Error::RangeInProgress`] if a range of the partition is
     /// open, [`Error::RecoveryRequired`] after a failed commit, [`Error::InvalidName`] for
-    /// unusable topic/table names and [`Error::PartitionColumn`] if a table's configured date
-    /// column is missing or not a timestamp.
+    /// unusable topic/table names, [`Error::PartitionColumn`] if a table's configured date
+    /// column is missing or not a timestamp, and [`Error::OffsetColumn`] if rows must be
+    /// dropped from a table without the offset column.
     pub fn begin_range<S: AsRef<str>>(
         &self,
         topic: &str,
@@ -320,7 +370,9 @@ impl Warehouse {
                 end: start,
             });
         }
+        let tp = TopicPartition::new(topic, partition);
         let mut slots = Vec::with_capacity(tables.len());
+        let mut st = self.inner.lock();
         for (name, schema) in tables {
             let name = name.as_ref();
             names::validate_table(name)?;
@@ -332,53 +384,78 @@ impl Warehouse {
                 });
             }
             self.inner.check_column_options(name, schema)?;
-            let part = match self.inner.config.date_partitioning.get(name) {
-                Some(p) => Some((p.clone(), hive::check_schema(name, p, schema)?)),
-                None => None,
+            let part = self.inner.partitioning(name, schema)?;
+            let expect = match st.txn.get(&(tp.clone(), name.to_owned())) {
+                Some(v) => Expect::Exactly(*v),
+                None if st.recovered.contains(&tp) => Expect::Exactly(None),
+                None => Expect::NoneOrBefore(start),
             };
-            slots.push(TableSlot::new(name, schema.clone(), part));
+            let offset_idx = match expect {
+                Expect::Exactly(Some(v)) if v >= start => {
+                    let column = &self.inner.config.offset_column;
+                    match schema.index_of(column) {
+                        Ok(i) if schema.field(i).data_type() == &DataType::Int64 => Some(i),
+                        _ => {
+                            return Err(Error::OffsetColumn {
+                                table: name.to_owned(),
+                                column: column.clone(),
+                            });
+                        }
+                    }
+                }
+                _ => None,
+            };
+            let log = self.inner.table_log(name)?;
+            slots.push(TableSlot::new(
+                name,
+                schema.clone(),
+                part,
+                log,
+                expect,
+                offset_idx,
+            ));
         }
-        let tp = TopicPartition::new(topic, partition);
-        {
-            let mut st = self.inner.lock();
-            if st.open.contains(&tp) {
-                return Err(Error::RangeInProgress {
+        if st.open.contains(&tp) {
+            return Err(Error::RangeInProgress {
+                topic: topic.to_owned(),
+                partition,
+            });
+        }
+        if st.needs_recovery.contains(&tp) {
+            return Err(Error::RecoveryRequired {
+                topic: topic.to_owned(),
+                partition,
+            });
+        }
+        if let Some(&next) = st.next.get(&tp) {
+            if start < next {
+                return Err(Error::Overlap {
                     topic: topic.to_owned(),
                     partition,
+                    start,
+                    committed_end: next - 1,
                 });
             }
-            if st.needs_recovery.contains(&tp) {
-                return Err(Error::RecoveryRequired {
+            if start > next {
+                return Err(Error::Gap {
                     topic: topic.to_owned(),
                     partition,
+                    expected: next,
+                    start,
                 });
             }
-            if let Some(&next) = st.next.get(&tp) {
-                if start < next {
-                    return Err(Error::Overlap {
-                        topic: topic.to_owned(),
-                        partition,
-                        start,
-                        committed_end: next - 1,
-                    });
-                }
-                if start > next {
-                    return Err(Error::Gap {
-                        topic: topic.to_owned(),
-                        partition,
-                        expected: next,
-                        start,
-                    });
-                }
-            }
-            st.open.insert(tp.clone());
         }
+        st.open.insert(tp.clone());
+        drop(st);
         Ok(RangeWriter::new(self.inner.clone(), tp, start, slots))
     }
 
     /// Record an accepted gap `from..=to` of a partition (e.g. offsets expired by retention
-    /// before they landed): written atomically to `_gaps/`, reported by [`crate::verify`]
-    /// without failing it, and counted by recovery when computing the next offset.
+    /// before they landed): in every existing table, a commit without Add that advances the
+    /// partition's txn to `to` and says `kind: "gap"` and `reason` in its commitInfo. Reported
+    /// by [`crate::verify`] without failing it, and counted by recovery. Tables already past
+    /// `to` are left alone. Fails with [`Error::Fenced`] if a table's txn moved since this
+    /// process learned it, and with [`Error::NotATable`] if the warehouse has no table yet.
     pub async fn record_gap(
         &self,
         topic: &str,
@@ -396,38 +473,52 @@ impl Warehouse {
                 end: to,
             });
         }
-        let rec = GapRecord {
-            version: 1,
-            topic: topic.to_owned(),
-            partition,
-            from,
-            to,
-            reason: reason.to_owned(),
-            recorded_at_ms: now_ms(),
-        };
-        let body = serde_json::to_vec_pretty(&rec).map_err(|e| Error::CorruptMarker {
-            path: self.inner.backend.display(GAPS_DIR),
-            reason: e.to_string(),
-        })?;
-        let stem = range_stem(topic, partition, from, to);
-        // Named like a range's temp directory so that scoped recovery finds it.
-        let tmp = format!(
-            "{TMP_DIR}/{topic}+{partition}+{from:020}+gap-{:x}-{:x}",
-            std::process::id(),
-            now_ms()
-        );
-        let dst = format!("{GAPS_DIR}/{stem}");
-        self.inner.write_small_file(&tmp, Bytes::from(body)).await?;
-        match self.inner.rename(&tmp, &dst).await {
-            Ok(()) => {}
-            Err(Error::AlreadyExists { .. }) => {
-                // Recorded before: keep the first record.
-                self.inner.delete_logged(&tmp, "record_gap").await?;
-            }
-            Err(e) => return Err(e),
-        }
-        self.inner.sync_dir(GAPS_DIR).await?;
         let tp = TopicPartition::new(topic, partition);
+        let tables = self.inner.table_names().await?;
+        if tables.is_empty() {
+            return Err(Error::NotATable {
+                table: "*".to_owned(),
+                url: self.inner.url.clone(),
+            });
+        }
+        let nonce = crate::writer::new_nonce();
+        let now = now_ms();
+        for name in &tables {
+            let expect = {
+                let st = self.inner.lock();
+                match st.txn.get(&(tp.clone(), name.clone())) {
+                    Some(v) => Expect::Exactly(*v),
+                    None if st.recovered.contains(&tp) => Expect::Exactly(None),
+                    None => Expect::NoneOrBefore(from),
+                }
+            };
+            let table_start = match expect {
+                Expect::Exactly(Some(v)) if v >= from => v + 1,
+                _ => from,
+            };
+            if table_start > to {
+                continue;
+            }
+            let meta = SinkMeta {
+                version: 1,
+                kind: "gap".to_owned(),
+                topic: topic.to_owned(),
+                partition,
+                start: from,
+                end: to,
+                table_start,
+                nonce: nonce.clone(),
+                rows: BTreeMap::new(),
+                reason: Some(reason.to_owned()),
+                committed_at_ms: now,
+            };
+            let log = self.inner.table_log(name)?;
+            log.commit(&tp, expect, Vec::new(), &meta).await?;
+            self.inner
+                .lock()
+                .txn
+                .insert((tp.clone(), name.clone()), Some(to));
+        }
         let mut st = self.inner.lock();
         if let Some(n) = st.next.get_mut(&tp) {
             if from <= *n {
@@ -440,30 +531,89 @@ impl Warehouse {
         Ok(())
     }
 
-    /// All commit markers, parsed, sorted by (topic, partition, start).
+    /// The committed ranges, reconstructed from the tables' logs: one [`Marker`] per range
+    /// and writer (the commits of all tables that share the range's nonce), listing each
+    /// table's active files with their row counts. Sorted by (topic, partition, start, end).
     pub async fn markers(&self) -> Result<Vec<Marker>> {
-        let mut out = Vec::new();
-        for m in self.inner.list_markers().await? {
-            out.push(self.inner.load_marker(&m).await?);
+        let histories = self.inner.histories().await?;
+        Ok(markers_of(&histories))
+    }
+
+    /// Every table's data files in its latest version, by table name (paths relative to the
+    /// root): what a Delta reader of the table reads — never a file no version references
+    /// (an orphan), never one a later version removed (e.g. compacted away). A table without
+    /// rows is listed with no files.
+    pub async fn snapshot_files(&self) -> Result<BTreeMap<String, Vec<FileEntry>>> {
+        let histories = self.inner.histories().await?;
+        let mut out = BTreeMap::new();
+        for h in &histories {
+            let rows: HashMap<&str, u64> = h
+                .commits
+                .iter()
+                .flat_map(|c| &c.adds)
+                .filter_map(|a| Some((a.path.as_str(), a.num_records?)))
+                .collect();
+            let files = active_files(&h.commits)
+                .into_iter()
+                .map(|(p, bytes)| FileEntry {
+                    rows: rows.get(p.as_str()).copied().unwrap_or(0),
+                    path: format!("{}/{p}", h.name),
+                    bytes,
+                })
+                .collect();
+            out.insert(h.name.clone(), files);
         }
         Ok(out)
     }
 
     /// All accepted gaps, sorted.
     pub async fn gaps(&self) -> Result<Vec<(TopicPartition, OffsetRange)>> {
-        self.inner.list_gaps().await
-    }
-
-    /// Read every committed row of `table`, in (topic, partition, offset range) order. Reads
-    /// whole files into memory: meant for tests, verification and small tables.
-    pub async fn read_committed(&self, table: &str) -> Result<Vec<RecordBatch>> {
-        let mut out = Vec::new();
-        for m in self.markers().await? {
-            if let Some(t) = m.tables.get(table) {
-                for f in &t.files {
-                    out.extend(self.read_parquet_file(&f.path).await?);
+        let histories = self.inner.histories().await?;
+        let mut out: BTreeSet<(TopicPartition, OffsetRange)> = BTreeSet::new();
+        for h in &histories {
+            for m in h.commits.iter().filter_map(|c| c.sink.as_ref()) {
+                if m.kind == "gap" {
+                    out.insert((
+                        TopicPartition::new(m.topic.clone(), m.partition),
+                        OffsetRange {
+                            start: m.start,
+                            end: m.end,
+                        },
+                    ));
                 }
             }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Read every row of the active files of `table`'s latest version, ranges in (topic,
+    /// partition, offset) order, then files not written by this crate (e.g. compacted) in
+    /// log order. Reads whole files into memory: meant for tests, verification and small
+    /// tables.
+    pub async fn read_committed(&self, table: &str) -> Result<Vec<RecordBatch>> {
+        names::validate_table(table)?;
+        let log = self.inner.table_log(table)?;
+        let commits = log.commits().await?;
+        let history = [TableHistory {
+            name: table.to_owned(),
+            commits,
+        }];
+        let mut paths: Vec<String> = Vec::new();
+        for m in markers_of(&history) {
+            if let Some(t) = m.tables.get(table) {
+                paths.extend(t.files.iter().map(|f| f.path.clone()));
+            }
+        }
+        let seen: HashSet<String> = paths.iter().cloned().collect();
+        for (p, _) in active_files(&history[0].commits) {
+            let rel = format!("{table}/{p}");
+            if !seen.contains(&rel) {
+                paths.push(rel);
+            }
+        }
+        let mut out = Vec::new();
+        for rel in paths {
+            out.extend(self.read_parquet_file(&rel).await?);
         }
         Ok(out)
     }
@@ -494,6 +644,117 @@ impl Warehouse {
             |_| self.inner.backend.set_permission(rel, mode),
         )
         .await
+    }
+}
+
+/// One marker per (partition, range, nonce) over the tables' commits; files restricted to the
+/// active ones of each table's latest version.
+pub(crate) fn markers_of(histories: &[TableHistory]) -> Vec<Marker> {
+    type Key = (TopicPartition, i64, i64, String);
+    let mut out: BTreeMap<Key, Marker> = BTreeMap::new();
+    for h in histories {
+        let active: HashSet<String> = active_files(&h.commits).into_iter().map(|f| f.0).collect();
+        for c in &h.commits {
+            let Some(m) = c.sink.as_ref().filter(|m| m.kind == "range") else {
+                continue;
+            };
+            let tp = TopicPartition::new(m.topic.clone(), m.partition);
+            let marker = out
+                .entry((tp, m.start, m.end, m.nonce.clone()))
+                .or_insert_with(|| Marker {
+                    version: 1,
+                    topic: m.topic.clone(),
+                    partition: m.partition,
+                    start: m.start,
+                    end: m.end,
+                    committed_at_ms: m.committed_at_ms,
+                    tables: BTreeMap::new(),
+                });
+            let files: Vec<FileEntry> = c
+                .adds
+                .iter()
+                .filter(|a| active.contains(&a.path))
+                .map(|a| FileEntry {
+                    path: format!("{}/{}", h.name, a.path),
+                    rows: a.num_records.unwrap_or(0),
+                    bytes: a.size,
+                })
+                .collect();
+            marker.tables.insert(
+                h.name.clone(),
+                TableEntry {
+                    rows: files.iter().map(|f| f.rows).sum(),
+                    files,
+                },
+            );
+        }
+    }
+    out.into_values().collect()
+}
+
+impl Inner {
+    /// The Delta side of `table` (created on first use; no I/O).
+    pub(crate) fn table_log(&self, table: &str) -> Result<Arc<TableLog>> {
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(l) = logs.get(table) {
+            return Ok(l.clone());
+        }
+        let url = self
+            .backend
+            .table_url(table)
+            .map_err(|reason| Error::InvalidUrl {
+                url: self.backend.display(table),
+                reason,
+            })?;
+        let options = self
+            .config
+            .hdfs_options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let log = Arc::new(TableLog::new(table, url, options));
+        logs.insert(table.to_owned(), log.clone());
+        Ok(log)
+    }
+
+    /// The date partitioning of `table`, checked against its schema.
+    pub(crate) fn partitioning(
+        &self,
+        table: &str,
+        schema: &SchemaRef,
+    ) -> Result<Option<(DatePartitioning, usize)>> {
+        match self.config.date_partitioning.get(table) {
+            Some(p) => Ok(Some((p.clone(), hive::check_schema(table, p, schema)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Names of the tables of the root: directories with a Delta log.
+    pub(crate) async fn table_names(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for dir in self.list_table_dirs().await? {
+            let log = format!("{dir}/{DELTA_LOG_DIR}");
+            let display = self.backend.display(&log);
+            let found = with_retry(&self.config.retry, Op::Stat, &display, |_| {
+                self.backend.len(&log)
+            })
+            .await?;
+            if found.is_some() {
+                out.push(names::file_name(&dir).to_owned());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every table's commits.
+    pub(crate) async fn histories(&self) -> Result<Vec<TableHistory>> {
+        let mut out = Vec::new();
+        for name in self.table_names().await? {
+            let commits = self.table_log(&name)?.commits().await?;
+            out.push(TableHistory { name, commits });
+        }
+        Ok(out)
     }
 }
 
@@ -569,18 +830,6 @@ impl Inner {
         .await
     }
 
-    pub(crate) async fn delete_logged(&self, rel: &str, why: &'static str) -> Result<()> {
-        if why == "recover" {
-            failpoint::hit("recover.before_delete");
-        }
-        let deleted = self.delete(rel).await?;
-        if why == "recover" {
-            failpoint::hit("recover.after_delete");
-        }
-        info!(path = %self.backend.display(rel), deleted, why, "deleted");
-        Ok(())
-    }
-
     pub(crate) async fn sync_dir(&self, rel: &str) -> Result<()> {
         if !self.backend.fsync() {
             return Ok(());
@@ -590,127 +839,6 @@ impl Inner {
             self.backend.sync_dir(rel)
         })
         .await
-    }
-
-    /// Atomic rename that never replaces. A retry after an ambiguous failure (the first
-    /// attempt may have succeeded) accepts "source gone and target present".
-    pub(crate) async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        let display = format!(
-            "{} -> {}",
-            self.backend.display(from),
-            self.backend.display(to)
-        );
-        with_retry(
-            &self.config.retry,
-            Op::Rename,
-            &display,
-            |attempt| async move {
-                match self.backend.rename_noreplace(from, to).await {
-                    Err(e) if attempt > 1 && e.is_not_found() => {
-                        if self.backend.len(to).await?.is_some()
-                            && self.backend.len(from).await?.is_none()
-                        {
-                            Ok(())
-                        } else {
-                            Err(e)
-                        }
-                    }
-                    r => r,
-                }
-            },
-        )
-        .await
-    }
-
-    /// Create `rel` with `body`, closed and durable. Retried as a whole.
-    pub(crate) async fn write_small_file(&self, rel: &str, body: Bytes) -> Result<()> {
-        let display = self.backend.display(rel);
-        let timeout = self.config.retry.op_timeout;
-        with_retry(&self.config.retry, Op::Create, &display, |attempt| {
-            let body = body.clone();
-            async move {
-                if attempt > 1 {
-                    self.backend.delete(rel).await?;
-                }
-                let inner = self.backend.create(rel).await?;
-                let mut f = StorageFile::new(inner, self.backend.fsync(), timeout);
-                let slot = f.error_slot.clone();
-                let r = async {
-                    f.write(body).await?;
-                    f.complete().await
-                }
-                .await;
-                match r {
-                    Ok(()) => Ok(()),
-                    Err(pe) => {
-                        let taken = slot.lock().ok().and_then(|mut s| s.take());
-                        Err(match taken {
-                            Some((_, be)) => be,
-                            None => std::io::Error::other(pe.to_string()).into(),
-                        })
-                    }
-                }
-            }
-        })
-        .await
-    }
-
-    pub(crate) async fn list_markers(&self) -> Result<Vec<MarkerRef>> {
-        let mut out: Vec<MarkerRef> = Vec::new();
-        for e in self.list(COMMITS_DIR, false).await? {
-            if e.is_dir {
-                continue;
-            }
-            match parse_range_stem(names::file_name(&e.rel)) {
-                Some((tp, range)) => out.push(MarkerRef {
-                    rel: e.rel,
-                    tp,
-                    range,
-                }),
-                None => {
-                    warn!(path = %self.backend.display(&e.rel), "ignoring unknown entry in _commits")
-                }
-            }
-        }
-        out.sort_by(|a, b| (&a.tp, a.range).cmp(&(&b.tp, b.range)));
-        Ok(out)
-    }
-
-    pub(crate) async fn load_marker(&self, m: &MarkerRef) -> Result<Marker> {
-        let display = self.backend.display(&m.rel);
-        let bytes = with_retry(&self.config.retry, Op::Read, &display, |_| {
-            self.backend.read_all(&m.rel)
-        })
-        .await?;
-        let marker: Marker = serde_json::from_slice(&bytes).map_err(|e| Error::CorruptMarker {
-            path: display.clone(),
-            reason: e.to_string(),
-        })?;
-        if marker.topic != m.tp.topic
-            || marker.partition != m.tp.partition
-            || marker.start != m.range.start
-            || marker.end != m.range.end
-        {
-            return Err(Error::CorruptMarker {
-                path: display,
-                reason: format!(
-                    "content names {}/{} {}..={}, the file name another range",
-                    marker.topic, marker.partition, marker.start, marker.end
-                ),
-            });
-        }
-        Ok(marker)
-    }
-
-    pub(crate) async fn list_gaps(&self) -> Result<Vec<(TopicPartition, OffsetRange)>> {
-        let mut out = Vec::new();
-        for e in self.list(GAPS_DIR, false).await? {
-            if let Some(x) = parse_range_stem(names::file_name(&e.rel)) {
-                out.push(x);
-            }
-        }
-        out.sort();
-        Ok(out)
     }
 
     /// Top-level table directories (not `_`/`.`-prefixed).

@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use tracing::{debug, info, warn};
 
 use crate::config::{DatePartitioning, RotationPolicy};
+use crate::delta::{Expect, SinkMeta, TableLog, stats_json};
 use crate::error::{Error, Op, Result};
 use crate::failpoint;
 use crate::hive;
-use crate::marker::{FileEntry, Marker, TableEntry, now_ms};
-use crate::names::{COMMITS_DIR, OffsetRange, TMP_DIR, TopicPartition, range_stem};
+use crate::marker::{FileEntry, now_ms};
+use crate::names::{OffsetRange, TopicPartition, data_file_name};
 use crate::storage::{StorageFile, with_retry};
 use crate::warehouse::Inner;
 
@@ -31,6 +31,7 @@ use crate::warehouse::Inner;
 struct OpenFile {
     /// Hive directory (`date=…`) or `""`.
     dir: String,
+    /// Path relative to the warehouse root: `<table>/[<dir>/]<file name>`, written in place.
     tmp_rel: String,
     /// `None` only while an encoding job owns it (or after that job was lost).
     encoder: Option<ArrowWriter<Vec<u8>>>,
@@ -112,7 +113,18 @@ pub(crate) struct TableSlot {
     schema: SchemaRef,
     part: Option<(DatePartitioning, usize)>,
     files: BTreeMap<String, OpenFile>,
+    /// Rows written (after dropping rows the table had already committed).
     rows: u64,
+    /// Rows received over the range, dropped ones included (the balance rules count these).
+    seen: u64,
+    /// The table's log.
+    log: Arc<TableLog>,
+    /// What the table's txn version must still be when the range commits.
+    expect: Expect,
+    /// Rows with an offset up to this one are already committed to the table: dropped.
+    skip_through: Option<i64>,
+    /// Index of the offset column, when rows may have to be dropped.
+    offset_idx: Option<usize>,
 }
 
 impl TableSlot {
@@ -120,14 +132,52 @@ impl TableSlot {
         name: &str,
         schema: SchemaRef,
         part: Option<(DatePartitioning, usize)>,
+        log: Arc<TableLog>,
+        expect: Expect,
+        offset_idx: Option<usize>,
     ) -> Self {
+        let skip_through = match expect {
+            Expect::Exactly(Some(v)) => Some(v),
+            _ => None,
+        };
         Self {
             name: name.to_owned(),
             schema,
             part,
             files: BTreeMap::new(),
             rows: 0,
+            seen: 0,
+            log,
+            expect,
+            skip_through,
+            offset_idx,
         }
+    }
+
+    /// `batch` without the rows whose offset the table has already committed.
+    fn drop_committed(&self, batch: &RecordBatch) -> Result<Option<RecordBatch>> {
+        let (Some(through), Some(idx)) = (self.skip_through, self.offset_idx) else {
+            return Ok(None);
+        };
+        let Some(offsets) = batch
+            .column(idx)
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+        else {
+            return Ok(None);
+        };
+        if arrow_array::Array::null_count(offsets) == 0
+            && offsets.values().iter().all(|o| *o > through)
+        {
+            return Ok(None);
+        }
+        let keep: arrow_array::BooleanArray = offsets
+            .iter()
+            .map(|o| Some(o.is_some_and(|o| o > through)))
+            .collect();
+        arrow_select::filter::filter_record_batch(batch, &keep)
+            .map(Some)
+            .map_err(|e| Error::parquet(&self.name, ParquetError::ArrowError(e.to_string())))
     }
 }
 
@@ -141,6 +191,9 @@ pub struct TableCommit {
     pub rows: u64,
     /// Files landed (paths relative to the root); empty if `rows == 0`.
     pub files: Vec<FileEntry>,
+    /// The table version of the commit; `None` if the table had already committed the whole
+    /// range (nothing to commit).
+    pub version: Option<i64>,
 }
 
 /// What [`RangeWriter::commit`] landed.
@@ -153,7 +206,8 @@ pub struct CommitInfo {
     pub range: OffsetRange,
     /// Per table, in declaration order.
     pub tables: Vec<TableCommit>,
-    /// The marker path (relative to the root).
+    /// The range's nonce: in every file name of the range and in the `hdfsSink` commitInfo
+    /// of each table's commit (the marker of the earlier protocol).
     pub marker: String,
     /// Bytes of all files.
     pub bytes: u64,
@@ -175,17 +229,18 @@ impl CommitInfo {
 /// table (per Hive date directory if the table is date-partitioned). Created by
 /// [`Warehouse::begin_range`](crate::Warehouse::begin_range).
 ///
-/// Files are streamed under `<root>/_tmp/<topic>+<partition>+<start>+<nonce>/` and only
-/// become visible through [`commit`](Self::commit). **Tables without rows get no file**; the
-/// marker still lists them with `rows: 0`.
+/// Files are written in place, `<table>/[date=…/]<topic>-<partition>-<start:020>-<nonce>-<n>.parquet`,
+/// and only become part of the table through [`commit`](Self::commit) (a Delta commit per
+/// table). **Tables without rows get no file** but still commit (their txn advances).
 ///
-/// Dropping a writer without `commit` or `abort` leaves its temp files for recovery and marks
-/// the partition as needing [`recover_partitions`](crate::Warehouse::recover_partitions).
+/// Dropping a writer without `commit` or `abort` leaves its files as orphans (invisible to
+/// Delta readers) and marks the partition as needing
+/// [`recover_partitions`](crate::Warehouse::recover_partitions).
 pub struct RangeWriter {
     inner: Arc<Inner>,
     tp: TopicPartition,
     start: i64,
-    tmp_dir: String,
+    nonce: String,
     tables: Vec<TableSlot>,
     began: Instant,
     next_file: usize,
@@ -199,7 +254,7 @@ impl std::fmt::Debug for RangeWriter {
         f.debug_struct("RangeWriter")
             .field("topic_partition", &self.tp)
             .field("start", &self.start)
-            .field("tmp_dir", &self.tmp_dir)
+            .field("nonce", &self.nonce)
             .field("rows", &self.rows())
             .field("failed", &self.failed)
             .finish_non_exhaustive()
@@ -208,6 +263,20 @@ impl std::fmt::Debug for RangeWriter {
 
 static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A writer nonce: hex only (file names are split at `-`), unique across processes and hosts
+/// (a per-process random key, the time and a counter).
+pub(crate) fn new_nonce() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let key = *KEY.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish()
+    });
+    let n = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{key:016x}{:011x}{n:x}", now_ms())
+}
+
 impl RangeWriter {
     pub(crate) fn new(
         inner: Arc<Inner>,
@@ -215,21 +284,11 @@ impl RangeWriter {
         start: i64,
         tables: Vec<TableSlot>,
     ) -> Self {
-        let nonce = format!(
-            "{:x}-{:x}-{}",
-            std::process::id(),
-            now_ms(),
-            NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        );
-        let tmp_dir = format!(
-            "{TMP_DIR}/{}+{}+{start:020}+{nonce}",
-            tp.topic, tp.partition
-        );
         Self {
             inner,
             tp,
             start,
-            tmp_dir,
+            nonce: new_nonce(),
             tables,
             began: Instant::now(),
             next_file: 0,
@@ -344,6 +403,15 @@ impl RangeWriter {
             if batch.num_rows() == 0 {
                 continue;
             }
+            self.tables[ti].seen += batch.num_rows() as u64;
+            let kept = self.tables[ti]
+                .drop_committed(batch)
+                .map_err(|e| (Some((*table).to_owned()), e))?;
+            let batch: &RecordBatch = match &kept {
+                Some(b) if b.num_rows() == 0 => continue,
+                Some(b) => b,
+                None => batch,
+            };
             let pieces = match &self.tables[ti].part {
                 Some((p, idx)) => hive::split(table, p, *idx, batch)
                     .map_err(|e| (Some((*table).to_owned()), e))?,
@@ -542,7 +610,19 @@ impl RangeWriter {
 
     async fn open_file(&mut self, ti: usize, dir: &str) -> Result<OpenFile> {
         failpoint::hit("write.before_create");
-        let tmp_rel = format!("{}/{}.parquet", self.tmp_dir, self.next_file);
+        let name = data_file_name(
+            &self.tp.topic,
+            self.tp.partition,
+            self.start,
+            &self.nonce,
+            self.next_file,
+        );
+        let table = &self.tables[ti].name;
+        let tmp_rel = if dir.is_empty() {
+            format!("{table}/{name}")
+        } else {
+            format!("{table}/{dir}/{name}")
+        };
         self.next_file += 1;
         self.touched_storage = true;
         let shown = self.inner.backend.display(&tmp_rel);
@@ -569,7 +649,7 @@ impl RangeWriter {
             Some(self.inner.props_for(&self.tables[ti].name).clone()),
         )
         .map_err(|e| Error::parquet(&shown, e))?;
-        debug!(path = %shown, table = %self.tables[ti].name, dir, "temp file created");
+        debug!(path = %shown, table = %self.tables[ti].name, dir, "data file created");
         Ok(OpenFile {
             dir: dir.to_owned(),
             tmp_rel,
@@ -585,14 +665,19 @@ impl RangeWriter {
         })
     }
 
-    /// Commit the range as `start..=end_inclusive`: close every file, rename each into
-    /// `<table>/[date=…/]<topic>+<partition>+<start:020>+<end:020>.parquet`, then create the
-    /// marker `_commits/<topic>+<partition>+<start:020>+<end:020>` atomically (written under
-    /// `_tmp/`, then renamed without replace). The range is committed iff the marker exists.
+    /// Commit the range as `start..=end_inclusive`: close every file (complete on the
+    /// storage), then, table by table in declaration order, one Delta commit with the Add
+    /// actions of the table's files, the application transaction
+    /// `txn("kafka/<topic>/<partition>", end_inclusive)` and an `hdfsSink` commitInfo naming
+    /// the range, the nonce and the rows of every table. A table with no rows commits too
+    /// (no Add): its txn advances. A table that had already committed the whole range (a
+    /// re-landed partial range) is skipped.
     ///
-    /// On error nothing is deleted (an ambiguous marker rename may have succeeded): the
-    /// partition must go through [`recover_partitions`](crate::Warehouse::recover_partitions)
-    /// before its next range, which keeps or removes the files according to the marker.
+    /// Each table's commit goes ahead only while its txn version is still the one the range
+    /// started from, otherwise [`Error::Fenced`] and nothing further is committed. After any
+    /// error the partition must go through
+    /// [`recover_partitions`](crate::Warehouse::recover_partitions) (some tables may have
+    /// committed); nothing is deleted, the range's files become orphans unless committed.
     pub async fn commit(mut self, end_inclusive: i64) -> Result<CommitInfo> {
         let started = Instant::now();
         if end_inclusive < self.start {
@@ -615,10 +700,11 @@ impl RangeWriter {
                     let mut st = self.inner.lock();
                     st.open.remove(&self.tp);
                     st.next.insert(self.tp.clone(), end_inclusive + 1);
-                }
-                // The range is committed; the temp directory only holds empty directories.
-                if let Err(e) = self.inner.delete(&self.tmp_dir).await {
-                    warn!(error = %e, "could not remove the temp directory of a committed range");
+                    // A table skipped because it was already past the range keeps its txn.
+                    for t in info.tables.iter().filter(|t| t.version.is_some()) {
+                        st.txn
+                            .insert((self.tp.clone(), t.table.clone()), Some(end_inclusive));
+                    }
                 }
                 failpoint::hit("commit.after_cleanup");
                 info!(
@@ -640,24 +726,26 @@ impl RangeWriter {
         started: Instant,
     ) -> std::result::Result<CommitInfo, (Option<String>, Error)> {
         failpoint::hit("commit.before_close");
-        let stem = range_stem(&self.tp.topic, self.tp.partition, self.start, end);
         let inner = self.inner.clone();
         let kv = [
             ("hdfs_sink.topic", self.tp.topic.clone()),
             ("hdfs_sink.partition", self.tp.partition.to_string()),
             ("hdfs_sink.start_offset", self.start.to_string()),
             ("hdfs_sink.end_offset", end.to_string()),
+            ("hdfs_sink.nonce", self.nonce.clone()),
         ];
 
         // 1. Close every file, concurrently (on HDFS each `complete` may wait for the
         //    DataNodes' block report): after this the bytes are complete on the storage.
         //    Each file: the footer (and last row group) encoded on the blocking pool, the
-        //    bytes appended, the file completed; all files concurrently.
+        //    bytes appended, the file completed; the footer's statistics become the Add's.
         let mut jobs = Vec::new();
         for (ti, t) in self.tables.iter_mut().enumerate() {
             let name = t.name.clone();
+            let schema = t.schema.clone();
             for f in t.files.values_mut() {
                 let name = name.clone();
+                let schema = schema.clone();
                 let inner = &inner;
                 let kv = &kv;
                 jobs.push(async move {
@@ -669,8 +757,11 @@ impl RangeWriter {
                         encoder
                             .append_key_value_metadata(KeyValue::new((*k).to_owned(), v.clone()));
                     }
+                    let rows = f.rows;
                     let joined = tokio::task::spawn_blocking(move || {
-                        let r = encoder.finish().map(|_| ());
+                        let r = encoder
+                            .finish()
+                            .map(|meta| stats_json(&schema, &meta, rows));
                         let out = std::mem::take(encoder.inner_mut());
                         (encoder.bytes_written() as u64, out, r)
                     })
@@ -684,9 +775,10 @@ impl RangeWriter {
                             return Err((Some(name), Error::parquet(shown, e)));
                         }
                     };
-                    if let Err(e) = r {
-                        return Err((Some(name), Error::parquet(shown, e)));
-                    }
+                    let stats = match r {
+                        Ok(s) => s,
+                        Err(e) => return Err((Some(name), Error::parquet(shown, e))),
+                    };
                     let (_, r) = f.file.put(out).await;
                     let r = match r {
                         Ok(()) => f.file.close().await,
@@ -697,112 +789,153 @@ impl RangeWriter {
                         return Err((Some(name), e));
                     }
                     failpoint::hit("commit.after_close");
-                    Ok((ti, f.dir.clone(), f.tmp_rel.clone(), f.rows, bytes))
+                    Ok((ti, f.dir.clone(), f.tmp_rel.clone(), f.rows, bytes, stats))
                 });
             }
         }
-        // table, dir, tmp, rows, bytes
-        let mut closed: Vec<(usize, String, String, u64, u64)> = Vec::new();
+        let mut closed: Vec<(usize, String, String, u64, u64, String)> = Vec::new();
         for r in futures::future::join_all(jobs).await {
             closed.push(r?);
         }
-
-        // 2. Rename each into place.
-        let mut dirs_done: BTreeSet<String> = BTreeSet::new();
-        let mut entries: Vec<Vec<FileEntry>> = vec![Vec::new(); self.tables.len()];
-        for (ti, dir, tmp, rows, bytes) in closed {
-            let name = &self.tables[ti].name;
-            let dest_dir = if dir.is_empty() {
+        let mut dirs: BTreeSet<String> = BTreeSet::new();
+        for (ti, dir, ..) in &closed {
+            let name = &self.tables[*ti].name;
+            dirs.insert(if dir.is_empty() {
                 name.clone()
             } else {
                 format!("{name}/{dir}")
-            };
-            if dirs_done.insert(dest_dir.clone()) {
-                inner
-                    .mkdirs(&dest_dir)
-                    .await
-                    .map_err(|e| (Some(name.clone()), e))?;
-            }
-            let dest = format!("{dest_dir}/{stem}.parquet");
-            failpoint::hit("commit.before_rename");
-            inner
-                .rename(&tmp, &dest)
-                .await
-                .map_err(|e| (Some(name.clone()), e))?;
-            failpoint::hit("commit.after_rename");
-            entries[ti].push(FileEntry {
-                path: dest,
-                rows,
-                bytes,
             });
         }
-        let syncs = dirs_done.iter().map(|d| inner.sync_dir(d));
+        let syncs = dirs.iter().map(|d| inner.sync_dir(d));
         for r in futures::future::join_all(syncs).await {
             r.map_err(|e| (None, e))?;
         }
 
-        // 3. The marker, created atomically.
-        failpoint::hit("commit.before_marker");
-        let mut marker = Marker {
-            version: 1,
-            topic: self.tp.topic.clone(),
-            partition: self.tp.partition,
-            start: self.start,
-            end,
-            committed_at_ms: now_ms(),
-            tables: BTreeMap::new(),
-        };
+        // 2. One Delta commit per table, in declaration order.
+        let rows: BTreeMap<String, u64> = self
+            .tables
+            .iter()
+            .map(|t| (t.name.clone(), t.seen))
+            .collect();
+        let now = now_ms();
         let mut tables = Vec::with_capacity(self.tables.len());
         let mut total_bytes = 0;
-        for (t, files) in self.tables.iter().zip(entries) {
-            total_bytes += files.iter().map(|f| f.bytes).sum::<u64>();
-            marker.tables.insert(
-                t.name.clone(),
-                TableEntry {
-                    rows: t.rows,
-                    files: files.clone(),
-                },
-            );
+        // Owned per-table facts: a `&TableSlot` (its encoders are not `Sync`) must not live
+        // across the awaits below.
+        struct Plan {
+            name: String,
+            schema: SchemaRef,
+            part: Option<DatePartitioning>,
+            log: Arc<TableLog>,
+            expect: Expect,
+            skip_through: Option<i64>,
+            rows: u64,
+        }
+        let plans: Vec<Plan> = self
+            .tables
+            .iter()
+            .map(|t| Plan {
+                name: t.name.clone(),
+                schema: t.schema.clone(),
+                part: t.part.as_ref().map(|(p, _)| p.clone()),
+                log: t.log.clone(),
+                expect: t.expect,
+                skip_through: t.skip_through,
+                rows: t.rows,
+            })
+            .collect();
+        // Tables not created yet (by `create_tables`) are created now, all of them before the
+        // first commit: recovery counts a table without a txn for the partition only if the
+        // table exists, so a crash between two tables' commits must find every table.
+        for t in &plans {
+            inner
+                .mkdirs(&t.name)
+                .await
+                .map_err(|e| (Some(t.name.clone()), e))?;
+            t.log
+                .ensure_once(&t.schema, t.part.as_ref())
+                .await
+                .map_err(|e| (Some(t.name.clone()), e))?;
+        }
+        for (ti, t) in plans.iter().enumerate() {
+            let mut files = Vec::new();
+            let mut adds = Vec::new();
+            for (fti, dir, rel, frows, bytes, stats) in &closed {
+                if *fti != ti {
+                    continue;
+                }
+                let in_table = rel
+                    .strip_prefix(&format!("{}/", t.name))
+                    .unwrap_or(rel)
+                    .to_owned();
+                let mut partition_values = std::collections::HashMap::new();
+                if let Some(p) = &t.part {
+                    let value = dir
+                        .strip_prefix(&format!("{}=", p.key))
+                        .filter(|v| *v != hive::NULL_PARTITION)
+                        .map(str::to_owned);
+                    partition_values.insert(p.key.clone(), value);
+                }
+                adds.push(deltalake_core::kernel::Add {
+                    path: in_table,
+                    partition_values,
+                    size: *bytes as i64,
+                    modification_time: now as i64,
+                    data_change: true,
+                    stats: Some(stats.clone()),
+                    ..Default::default()
+                });
+                files.push(FileEntry {
+                    path: rel.clone(),
+                    rows: *frows,
+                    bytes: *bytes,
+                });
+                total_bytes += *bytes;
+            }
+            let table_start = match t.skip_through {
+                Some(v) if v >= self.start => v + 1,
+                _ => self.start,
+            };
+            if table_start > end {
+                // The table committed the whole range before (partial range re-landed).
+                tables.push(TableCommit {
+                    table: t.name.clone(),
+                    rows: 0,
+                    files,
+                    version: None,
+                });
+                continue;
+            }
+            let meta = SinkMeta {
+                version: 1,
+                kind: "range".to_owned(),
+                topic: self.tp.topic.clone(),
+                partition: self.tp.partition,
+                start: self.start,
+                end,
+                table_start,
+                nonce: self.nonce.clone(),
+                rows: rows.clone(),
+                reason: None,
+                committed_at_ms: now,
+            };
+            let version = t
+                .log
+                .commit(&self.tp, t.expect, adds, &meta)
+                .await
+                .map_err(|e| (Some(t.name.clone()), e))?;
+            {
+                let mut st = inner.lock();
+                st.txn.insert((self.tp.clone(), t.name.clone()), Some(end));
+            }
             tables.push(TableCommit {
                 table: t.name.clone(),
                 rows: t.rows,
                 files,
+                version: Some(version),
             });
         }
-        let body = serde_json::to_vec_pretty(&marker).map_err(|e| {
-            (
-                None,
-                Error::CorruptMarker {
-                    path: inner.backend.display(COMMITS_DIR),
-                    reason: e.to_string(),
-                },
-            )
-        })?;
-        let tmp_marker = format!("{}/_marker", self.tmp_dir);
-        let marker_rel = format!("{COMMITS_DIR}/{stem}");
-        inner
-            .write_small_file(&tmp_marker, Bytes::from(body))
-            .await
-            .map_err(|e| (None, e))?;
-        failpoint::hit("commit.marker_written");
-        match inner.rename(&tmp_marker, &marker_rel).await {
-            Ok(()) => {}
-            Err(Error::AlreadyExists { .. }) => {
-                return Err((
-                    None,
-                    Error::AlreadyCommitted {
-                        topic: self.tp.topic.clone(),
-                        partition: self.tp.partition,
-                        start: self.start,
-                        end,
-                        path: inner.backend.display(&marker_rel),
-                    },
-                ));
-            }
-            Err(e) => return Err((None, e)),
-        }
-        inner.sync_dir(COMMITS_DIR).await.map_err(|e| (None, e))?;
-        failpoint::hit("commit.after_marker");
+        failpoint::hit("commit.after_all");
         Ok(CommitInfo {
             topic_partition: self.tp.clone(),
             range: OffsetRange {
@@ -810,32 +943,37 @@ impl RangeWriter {
                 end,
             },
             tables,
-            marker: marker_rel,
+            marker: self.nonce.clone(),
             bytes: total_bytes,
             elapsed: started.elapsed(),
         })
     }
 
-    /// Abandon the range: drop the open files and delete its temp directory. Nothing of it
-    /// was visible. If the delete fails, the partition is marked for recovery.
+    /// Abandon the range: drop the open files and delete them (they are this writer's own,
+    /// never committed). Nothing of it was visible. If a delete fails, the files stay as
+    /// orphans.
     pub async fn abort(mut self) -> Result<()> {
+        let mut rels = Vec::new();
         for t in &mut self.tables {
+            rels.extend(t.files.values().map(|f| f.tmp_rel.clone()));
             t.files.clear();
         }
         failpoint::hit("abort.before_delete");
-        let r = if self.touched_storage {
-            self.inner.delete(&self.tmp_dir).await.map(|_| ())
-        } else {
-            Ok(())
-        };
-        match r {
-            Ok(()) => {
-                self.done = true;
-                self.inner.lock().open.remove(&self.tp);
+        let mut first_err = None;
+        for rel in &rels {
+            if let Err(e) = self.inner.delete(rel).await {
+                warn!(path = %self.inner.backend.display(rel), error = %e, "could not delete an aborted range's file; it stays an orphan");
+                first_err.get_or_insert(e);
+            }
+        }
+        self.done = true;
+        self.inner.lock().open.remove(&self.tp);
+        match first_err {
+            None => {
                 info!(topic = %self.tp.topic, partition = self.tp.partition, start = self.start, "range aborted");
                 Ok(())
             }
-            Err(e) => Err(self.wrap(None, None, e)),
+            Some(e) => Err(self.wrap(None, None, e)),
         }
     }
 }

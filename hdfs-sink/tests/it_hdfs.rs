@@ -1,5 +1,6 @@
-//! The sink against a real HDFS (the MiniDFS of `scripts/test-cluster up`): round trip,
-//! recovery, kill points, permission denied, unreachable NameNode.
+//! The sink against a real HDFS (the MiniDFS of `scripts/test-cluster up`): round trip into
+//! Delta tables (read back by delta-rs as any Delta reader would), recovery, kill points,
+//! permission denied, unreachable NameNode.
 //!
 //! Runs only with `--features it`; the NameNode is `$IT_HDFS_URL` (default
 //! hdfs://127.0.0.1:9000). Each test works in its own directory under `/it-hdfs-sink/`.
@@ -113,12 +114,25 @@ async fn hdfs_round_trip_identical_batches() {
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
-    assert_eq!(r.temp_entries, 0);
+    assert!(r.orphan_files.is_empty(), "{r}");
     assert!(r.url.starts_with("hdfs://"));
+    // A Delta reader (delta-rs over hdfs://) sees the committed files and the txn.
+    let table_url = wh.table_url("raw").expect("table url");
+    let t = deltalake_core::open_table(url::Url::parse(&table_url).expect("url"))
+        .await
+        .expect("open delta table");
+    assert_eq!(t.get_file_uris().expect("uris").count(), 1);
+    let v = t
+        .snapshot()
+        .expect("snapshot")
+        .transaction_version(t.log_store().as_ref(), "kafka/events/0")
+        .await
+        .expect("txn");
+    assert_eq!(v, Some(99));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hdfs_recovery_deletes_uncommitted_data() {
+async fn hdfs_recovery_keeps_orphans_and_resumes() {
     let url = unique_url("recovery");
     let wh = open(&url).await;
     land(&wh, 0, 0, 9).await;
@@ -132,27 +146,17 @@ async fn hdfs_recovery_deletes_uncommitted_data() {
     w.write("assessments", &acc).await.expect("acc");
     w.write("rejects", &rej).await.expect("rej");
     drop(w);
-    // A child killed between the renames and the marker of partition 1's next range.
-    assert!(child(&url, 100, 3, Some("commit.before_marker:1"), 100, None).expect("child"));
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
-        .await
-        .expect("verify");
-    assert!(
-        r.violations
-            .iter()
-            .any(|v| matches!(v, hdfs_sink::Violation::UncommittedFile { .. })),
-        "{r}"
-    );
-    let rep = wh.recover().await.expect("recover");
-    assert!(!rep.deleted_data_files.is_empty(), "{rep:?}");
-    // (The child's own recovery already removed the dropped writer's temp directory.)
-    assert!(!rep.deleted_temp.is_empty(), "{rep:?}");
-    assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
+    // A child killed after its files are closed, before partition 1's next range's first
+    // table commit.
+    assert!(child(&url, 100, 3, Some("commit.before_log:1"), 100, None).expect("child"));
     let r = verify(&wh, &common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
-    assert_eq!(r.temp_entries, 0);
+    assert!(!r.orphan_files.is_empty(), "{r}");
+    let rep = wh.recover().await.expect("recover");
+    assert!(rep.deleted_data_files.is_empty(), "{rep:?}");
+    assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
     let next1 = rep.next_offset(TOPIC, 1).unwrap_or(0);
     land(&wh, 0, 10, 19).await;
     land(&wh, 1, next1, next1 + 5).await;
@@ -172,16 +176,15 @@ async fn hdfs_killed_at_many_points_lands_exactly_once() {
         "write.after_batch:2",
         "commit.before_close:1",
         "commit.after_close:2",
-        "commit.before_rename:1",
-        "commit.after_rename:3",
-        "commit.before_marker:1",
-        "recover.before_delete:2",
-        "commit.marker_written:1",
-        "recover.after_delete:1",
-        "commit.after_marker:1",
+        "commit.before_log:1",
+        "commit.before_log:2",
+        "commit.after_log:1",
+        "commit.after_log:3",
+        "commit.after_log:5",
+        "commit.after_all:1",
         "commit.after_cleanup:2",
         "abort.before_delete:1",
-        "commit.after_rename:1",
+        "commit.before_log:3",
     ];
     let mut killed = Vec::new();
     for (i, p) in points.iter().enumerate() {
@@ -201,7 +204,6 @@ async fn hdfs_killed_at_many_points_lands_exactly_once() {
         .expect("verify");
     println!("{r}");
     assert!(r.is_ok(), "{r}");
-    assert_eq!(r.temp_entries, 0);
     common::check_rows(&wh, &[0, 1], N)
         .await
         .expect("row-level check");
@@ -211,37 +213,52 @@ async fn hdfs_killed_at_many_points_lands_exactly_once() {
 async fn hdfs_permission_denied_is_clear_and_commits_nothing_partial() {
     let url = unique_url("perm");
     let wh = open(&url).await;
-    // Let another user write the warehouse, then land a little as that user.
-    for d in ["", "_commits", "_tmp", "_gaps"] {
+    // The tables belong to this user; another user may write them.
+    wh.create_tables(&data::tables()).await.expect("create");
+    for d in [
+        "",
+        "raw",
+        "raw/_delta_log",
+        "assessments",
+        "assessments/_delta_log",
+        "rejects",
+        "rejects/_delta_log",
+    ] {
         wh.set_permission(d, 0o777).await.expect("chmod");
     }
     assert!(!child(&url, 60, 1, None, 2, Some("nobody")).expect("child as nobody"));
-    // Now `_commits` is read-only for that user: data files get renamed in, the marker fails.
-    wh.set_permission("_commits", 0o755).await.expect("chmod");
+    // Now raw's log is read-only for that user: its data files are written, the commit of
+    // raw (the first table of each range) fails, and nothing of the range commits.
+    wh.set_permission("raw/_delta_log", 0o755)
+        .await
+        .expect("chmod");
     let err = child(&url, 60, 2, None, 2, Some("nobody")).expect_err("must fail");
     println!("{err}");
-    assert!(err.contains("permission denied"), "{err}");
-    assert!(err.contains("/_commits/events+"), "{err}");
-    assert!(err.contains("AccessControlException"), "{err}");
-    // No committed partial range: what is committed is complete; recovery removes the rest.
-    let opts = common::verify_options(&[0, 1]).with_allow_uncommitted_files(true);
-    let r = verify(&wh, &opts).await.expect("verify");
-    assert!(r.is_ok(), "{r}");
-    let before = r.markers;
-    let rep = wh.recover().await.expect("recover");
-    assert!(!rep.deleted_data_files.is_empty(), "{rep:?}");
+    assert!(err.contains("delta table \"raw\""), "{err}");
+    assert!(
+        err.contains("AccessControlException") || err.to_lowercase().contains("permission"),
+        "{err}"
+    );
+    // What is committed is complete; the failed range left orphans only.
     let r = verify(&wh, &common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
+    assert!(!r.orphan_files.is_empty(), "{r}");
+    let before = r.markers;
+    let rep = wh.recover().await.expect("recover");
+    assert!(rep.deleted_data_files.is_empty(), "{rep:?}");
+    let r = verify(&wh, &common::verify_options(&[0, 1]))
+        .await
+        .expect("verify");
     assert_eq!(r.markers, before);
 
     // A warehouse under a directory the user cannot enter: a clear error at open.
     wh.set_permission("", 0o700).await.expect("chmod");
     let err =
         child(&format!("{url}/inner"), 10, 3, None, 1, Some("nobody")).expect_err("must fail");
-    assert!(err.contains("permission denied: cannot mkdirs"), "{err}");
-    assert!(err.contains(&format!("{url}/inner/_commits")), "{err}");
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(err.contains(&format!("{url}/inner")), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,8 +376,9 @@ async fn hdfs_namenode_stopped_mid_range_commits_nothing() {
     ));
     // Seen through the real NameNode: only the first range is committed, and it is complete.
     let direct_wh = open(&direct).await;
-    let opts = common::verify_options(&[0]).with_allow_uncommitted_files(true);
-    let r = verify(&direct_wh, &opts).await.expect("verify");
+    let r = verify(&direct_wh, &common::verify_options(&[0]))
+        .await
+        .expect("verify");
     assert!(r.is_ok(), "{r}");
     assert_eq!(r.markers, 1);
     let rep = direct_wh.recover().await.expect("recover");

@@ -82,17 +82,23 @@ async fn create_write_read_rename_list_delete() {
         "create without overwrite must fail on an existing file"
     );
 
-    // rename into place (what the sink's commit protocol relies on)
-    let table = format!("{dir}/raw");
+    // rename without overwrite: what a Delta log commit on HDFS relies on (a version file
+    // is created by renaming a temp file onto `_delta_log/<version>.json`, refused if taken)
+    let table = format!("{dir}/raw/_delta_log");
     client.mkdirs(&table, 0o755, true).await.expect("mkdirs");
-    let final_path =
-        format!("{table}/assessments+0+00000000000000000000+00000000000000000009.parquet");
+    let final_path = format!("{table}/00000000000000000001.json");
     client
         .rename(&tmp, &final_path, false)
         .await
         .expect("rename");
     assert!(client.get_file_info(&tmp).await.is_err(), "source is gone");
     assert_eq!(read_file(&client, &final_path).await, data);
+    write_file(&client, &tmp, data.clone()).await;
+    assert!(
+        client.rename(&tmp, &final_path, false).await.is_err(),
+        "a taken version is refused"
+    );
+    client.delete(&tmp, false).await.expect("delete tmp");
 
     // list
     let listed = client.list_status(&table, false).await.expect("list");

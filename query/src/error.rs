@@ -19,8 +19,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// The warehouse cannot be opened or its commit markers read (not a warehouse,
-    /// unreachable NameNode, permission denied, corrupt marker, …).
+    /// The warehouse cannot be opened or its tables' Delta logs read (not a warehouse,
+    /// unreachable NameNode, permission denied, corrupt log, …).
     #[error("cannot read the warehouse {url}: {source}")]
     Warehouse {
         /// The warehouse URL.

@@ -3,20 +3,21 @@
 //! [`register_warehouse`] registers the tables of a warehouse written by [`hdfs_sink`] — a
 //! local directory or an `hdfs://host:port/path` URL — in a DataFusion [`SessionContext`]:
 //! `raw`, `assessments`, `questions`, `options`, `rejects` (always, even when empty, with the
-//! schemas of [`assessment_schema::tables`]) and any other table named by a commit marker
+//! schemas of [`assessment_schema::tables`]) and any other Delta table of the warehouse
 //! (schema read from its files). [`run_sql`] runs every statement of a SQL text,
 //! [`write_result`] prints a result as an aligned table, CSV or NDJSON, and [`write_parquet`]
 //! writes a query's result as one Parquet file, locally or in HDFS.
 //!
 //! # Committed data only
 //!
-//! A range is committed if and only if its marker `_commits/…` exists, and the marker names
-//! its files. Registration reads the markers once and serves DataFusion a read-only view of
-//! the storage whose listings contain exactly the files they name: temp files under `_tmp/`,
-//! files of a writer killed before its marker, or a stray file copied into a table directory
-//! are invisible. The tables are a snapshot: ranges committed after registration appear when
-//! the warehouse is registered again. A committed file that is missing from the storage fails
-//! the query (it does not silently count fewer rows).
+//! Every table is a Delta Lake table (`<table>/_delta_log/`); a row is committed if and only
+//! if a file of the table's latest version holds it. Registration reads each table's log once
+//! (through [`hdfs_sink::Warehouse::snapshot_files`]) and serves DataFusion a read-only view
+//! of the storage whose listings contain exactly the files of that version: files of a
+//! writer killed before its commit (orphans), files a compaction replaced, or a stray file
+//! copied into a table directory are invisible. The tables are a snapshot: ranges committed
+//! after registration appear when the warehouse is registered again. A committed file that
+//! is missing from the storage fails the query (it does not silently count fewer rows).
 //!
 //! Tables with Hive date partitioning (`<table>/date=YYYY-MM-DD/…`, see
 //! `hdfs_sink::DatePartitioning`) get the partition column (`date`, type `Date32`; `Utf8` if a
@@ -31,7 +32,7 @@
 //! # let url = dir.path().to_str().ok_or("path")?.to_owned();
 //! let rt = tokio::runtime::Runtime::new()?;
 //! rt.block_on(async {
-//!     // An empty warehouse (only `_commits/`); a landed one works the same way.
+//!     // An empty warehouse; a landed one works the same way.
 //!     hdfs_sink::Warehouse::open(&url, hdfs_sink::SinkConfig::default()).await?;
 //!
 //!     let ctx = session();
@@ -102,8 +103,8 @@ use store::CommittedStore;
 pub struct Registered {
     /// The warehouse, as given.
     pub url: String,
-    /// Commit markers read.
-    pub markers: usize,
+    /// Committed ranges (Kafka partition offset ranges, from the tables' Delta logs).
+    pub ranges: usize,
     /// The tables, by name.
     pub tables: Vec<RegisteredTable>,
 }
@@ -123,9 +124,9 @@ pub struct RegisteredTable {
     pub name: String,
     /// Committed data files.
     pub files: usize,
-    /// Committed rows according to the markers.
+    /// Committed rows according to the Delta log (`numRecords`).
     pub rows: u64,
-    /// Bytes of the committed files according to the markers.
+    /// Bytes of the committed files according to the Delta log.
     pub bytes: u64,
     /// Hive partition columns (e.g. `date`), empty if the table is not partitioned.
     pub partition_columns: Vec<String>,
@@ -216,7 +217,7 @@ impl Location {
 /// Distinguishes the object-store URLs of several registrations in one process.
 static NEXT_REGISTRATION: AtomicU64 = AtomicU64::new(0);
 
-/// Per table, what the markers say.
+/// Per table, what its Delta snapshot says.
 #[derive(Debug, Default)]
 struct TableFiles {
     rows: u64,
@@ -229,12 +230,12 @@ struct TableFiles {
 /// `hdfs://host:port/path`) in `ctx`, replacing tables of the same names.
 ///
 /// The five assessment tables are always registered (with no rows if nothing landed in them);
-/// other tables named by commit markers are registered with the schema of their files.
+/// other Delta tables of the warehouse are registered with the schema of their files.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidUrl`], [`Error::Warehouse`] (not a warehouse, unreachable NameNode,
-/// unreadable marker), [`Error::ObjectStore`], [`Error::Partitioning`] (a table mixes
+/// unreadable Delta log), [`Error::ObjectStore`], [`Error::Partitioning`] (a table mixes
 /// partitioned and unpartitioned files), [`Error::Register`].
 pub async fn register_warehouse(ctx: &SessionContext, url: &str) -> Result<Registered> {
     let location = Location::parse(url)?;
@@ -245,20 +246,19 @@ pub async fn register_warehouse(ctx: &SessionContext, url: &str) -> Result<Regis
     let warehouse = Warehouse::open_existing(url, SinkConfig::default())
         .await
         .map_err(warehouse_err)?;
-    let markers = warehouse.markers().await.map_err(warehouse_err)?;
+    let snapshot = warehouse.snapshot_files().await.map_err(warehouse_err)?;
+    let ranges = warehouse.markers().await.map_err(warehouse_err)?;
 
     let mut by_table: BTreeMap<String, TableFiles> = Table::ALL
         .iter()
         .map(|t| (t.name().to_owned(), TableFiles::default()))
         .collect();
-    for marker in &markers {
-        for (table, entry) in &marker.tables {
-            let acc = by_table.entry(table.clone()).or_default();
-            acc.rows += entry.rows;
-            for f in &entry.files {
-                acc.bytes += f.bytes;
-                acc.files.push(f.path.clone());
-            }
+    for (table, files) in &snapshot {
+        let acc = by_table.entry(table.clone()).or_default();
+        for f in files {
+            acc.rows += f.rows;
+            acc.bytes += f.bytes;
+            acc.files.push(f.path.clone());
         }
     }
     let committed: BTreeSet<StorePath> = by_table
@@ -337,7 +337,7 @@ pub async fn register_warehouse(ctx: &SessionContext, url: &str) -> Result<Regis
     }
     Ok(Registered {
         url: url.to_owned(),
-        markers: markers.len(),
+        ranges: ranges.len(),
         tables,
     })
 }

@@ -24,9 +24,9 @@ use tokio::runtime::Runtime;
 
 /// Run SQL over the committed tables of a landed warehouse.
 ///
-/// Registers `raw`, `assessments`, `questions`, `options` and `rejects` (and any other table
-/// named by a commit marker), reading only files named by commit markers: temp files and
-/// files of crashed writers are never read. SQL is DataFusion's (PostgreSQL-like; arrays are
+/// Registers `raw`, `assessments`, `questions`, `options` and `rejects` (and any other Delta
+/// table of the warehouse), reading only the files of each table's latest Delta version:
+/// files of crashed writers (orphans) and files a compaction replaced are never read. SQL is DataFusion's (PostgreSQL-like; arrays are
 /// 1-based: Spark's `sequences.questions[0]` is `sequences.questions[1]` here).
 ///
 /// With neither --sql nor --file, reads SQL from standard input if it is not a terminal,
@@ -80,13 +80,7 @@ impl From<FormatArg> for Format {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    examples::init_tracing_at("warn");
 
     let rt = Runtime::new().context("cannot start the async runtime")?;
     let ctx = session();
@@ -187,10 +181,10 @@ fn interactive(
         let _ = editor.load_history(h);
     }
     println!(
-        "{}: {} tables, {} commit markers. End statements with ';'. \\d lists tables, \\q quits.",
+        "{}: {} tables, {} committed ranges. End statements with ';'. \\d lists tables, \\q quits.",
         registered.url,
         registered.tables.len(),
-        registered.markers
+        registered.ranges
     );
     let mut buffer = String::new();
     loop {

@@ -16,7 +16,7 @@ use object_store::{
 
 /// The committed files of a warehouse over the store that holds it.
 ///
-/// `inner` is rooted at the warehouse root (paths are relative to it, as in commit markers).
+/// `inner` is rooted at the warehouse root (paths are relative to it, as in the Delta snapshot's file list).
 /// Listing returns only files named by a commit marker, so a `ListingTable` over
 /// `<table>/` never sees temp files, files of a crashed writer or any other debris; a
 /// committed file that is missing from the storage makes the listing fail (rather than the

@@ -42,6 +42,10 @@ struct Args {
     /// cluster, which starts empty each time (its offsets restart at 0).
     #[arg(long)]
     fresh: bool,
+    /// Where to write the HTML report of what landed (by the `report` program of package
+    /// assessment-query, when it is built).
+    #[arg(long, default_value = "report.html")]
+    report: PathBuf,
 }
 
 fn main() -> Result<()> {
@@ -164,7 +168,7 @@ async fn run(args: Args) -> Result<()> {
         bail!("verify failed:\n{report}");
     }
     println!(
-        "verify: ok (contiguous committed ranges, files match markers, raw = assessments + rejects)"
+        "verify: ok (contiguous committed ranges, files match the Delta logs, raw = assessments + rejects)"
     );
 
     // 6. The data scientists' questions.
@@ -206,10 +210,46 @@ async fn run(args: Args) -> Result<()> {
             if least.1 == 1 { "" } else { "s" }
         );
     }
+    write_report(&args);
     println!(
         "\ndone in {:.1}s; tables are under {}",
         started.elapsed().as_secs_f64(),
         args.warehouse
     );
     Ok(())
+}
+
+/// Writes the HTML report of the warehouse with the `report` program (package
+/// `assessment-query`, which links DataFusion; this package does not), found beside this
+/// program or on `PATH`. Without it, says how to get it: the report is not needed for the
+/// landing to be complete.
+fn write_report(args: &Args) {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("report")))
+        .filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from("report"));
+    let out = args.report.clone();
+    let run = std::process::Command::new(&program)
+        .arg("--warehouse")
+        .arg(&args.warehouse)
+        .arg("--out")
+        .arg(&out)
+        .output();
+    match run {
+        Ok(o) if o.status.success() => println!("report: {}", out.display()),
+        Ok(o) => eprintln!(
+            "report: {} failed ({}): {}",
+            program.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(_) => println!(
+            "report: not written (the `report` program is not built; run \
+             `cargo build --release -p assessment-query --bin report`, then \
+             `report --warehouse {} --out {}`)",
+            args.warehouse,
+            out.display()
+        ),
+    }
 }

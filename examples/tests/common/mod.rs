@@ -217,20 +217,23 @@ pub fn landed_raw(
     out
 }
 
-/// Messages covered by commit markers (and gaps) per partition: the sum of range lengths.
+/// Per partition, the offset every table of the warehouse has committed up to (exclusive;
+/// accepted gaps count as committed): recovery's next offset, from the tables' Delta logs.
 pub fn committed_counts(
     rt: &tokio::runtime::Runtime,
     url: &str,
     topic: &str,
 ) -> BTreeMap<i32, i64> {
     let wh = open_warehouse(rt, url);
-    let mut out = BTreeMap::new();
-    for m in rt.block_on(wh.markers()).unwrap_or_default() {
-        if m.topic == topic {
-            *out.entry(m.partition).or_default() += m.end - m.start + 1;
-        }
-    }
-    out
+    let Ok(report) = rt.block_on(wh.recover()) else {
+        return BTreeMap::new();
+    };
+    report
+        .next_offsets
+        .iter()
+        .filter(|(tp, _)| tp.topic == topic)
+        .map(|(tp, next)| (tp.partition, *next))
+        .collect()
 }
 
 /// Waits until the warehouse's committed ranges cover every offset below the high watermarks.
@@ -302,10 +305,16 @@ impl Follower {
     }
 
     /// SIGTERM, then waits (at most `timeout`) and returns (exit code, stdout).
-    pub fn terminate(mut self, timeout: Duration) -> (Option<i32>, String) {
+    pub fn terminate(self, timeout: Duration) -> (Option<i32>, String) {
         let pid = self.child.id().to_string();
         let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(ok.success());
+        self.terminate_signalled(timeout)
+    }
+
+    /// Waits (at most `timeout`) for a process already sent SIGTERM; returns (exit code,
+    /// stdout).
+    pub fn terminate_signalled(mut self, timeout: Duration) -> (Option<i32>, String) {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

@@ -65,7 +65,8 @@ pub async fn land_all(
             a = b + 1;
         }
         let info = w.commit(end).await?;
-        assert_eq!(info.rows("raw"), (end - start + 1) as u64);
+        // Fewer when raw had already committed part of the range before a crash.
+        assert!(info.rows("raw") <= (end - start + 1) as u64);
         next[i] = end + 1;
         committed += 1;
         if !delay.is_zero() {
