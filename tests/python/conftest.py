@@ -1,5 +1,6 @@
-"""Shared fixtures: the project's binaries, built once per test session, and a local PySpark
-session on Java 17 (shared: Spark takes 15-30 s to start on the 2-core machine)."""
+"""Shared fixtures: the project's binaries, built once per test session, a local PySpark
+session on Java 17 with Delta Lake (delta-spark; shared: Spark takes 15-30 s to start on the
+2-core machine), and DuckDB with its Delta extension."""
 
 import glob
 import os
@@ -86,10 +87,32 @@ def java17_home():
     )
 
 
+# delta-spark for PySpark 4.0.0 (Scala 2.13): scripts/setup fetches delta-spark and
+# delta-storage (PySpark bundles the rest, e.g. antlr4-runtime 4.13.1) into this directory.
+DELTA_SPARK_VERSION = "4.0.0"
+DELTA_SPARK_ARTIFACTS = ("delta-spark_2.13", "delta-storage")
+
+
+def delta_spark_jars():
+    """The delta-spark jars scripts/setup fetched, or a failure saying to run it."""
+    cache = os.environ.get("ASSESSMENT_LAKE_SPARK_JARS") or os.path.expanduser("~/.cache/assessment-lake/spark-jars")
+    d = pathlib.Path(cache) / f"delta-spark-{DELTA_SPARK_VERSION}"
+    jars = [d / f"{a}-{DELTA_SPARK_VERSION}.jar" for a in DELTA_SPARK_ARTIFACTS]
+    missing = [str(j) for j in jars if not j.is_file()]
+    if missing or not (d / ".complete").is_file():
+        pytest.fail(
+            f"the Delta Lake jars for Spark are missing ({', '.join(missing) or f'{d}/.complete'}): "
+            "run scripts/setup (it fetches io.delta:delta-spark_2.13:4.0.0 and delta-storage with Maven "
+            "into $ASSESSMENT_LAKE_SPARK_JARS, default ~/.cache/assessment-lake/spark-jars)"
+        )
+    return [str(j) for j in jars]
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local[2] SparkSession for the whole test session, bound to 127.0.0.1 only, no UI,
-    session time zone UTC."""
+    session time zone UTC, with Delta Lake (format "delta", `delta.`path`` tables)."""
+    jars = delta_spark_jars()
     os.environ["JAVA_HOME"] = java17_home()
     os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -108,11 +131,27 @@ def spark():
         .config("spark.driver.memory", "1g")
         .config("spark.sql.warehouse.dir", os.path.join(scratch, "spark-warehouse"))
         .config("spark.local.dir", scratch)
+        .config("spark.jars", ",".join(jars))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        # Delta rebuilds a table's state in a job of 50 partitions by default: 2 cores here.
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture
+def duck():
+    """A DuckDB connection (UTC) with the Delta extension loaded: `delta_scan('<path>')`."""
+    import lake
+
+    con = lake.duckdb_delta_connect()
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,33 +1,28 @@
-"""`land --input` output read by engines nobody here wrote: DuckDB and pyarrow answer the data
-scientists' questions on the default (3,280-event) dataset."""
+"""`land --input` output read by engines nobody here wrote: DuckDB (`delta_scan`, its Delta
+extension) and Python `deltalake` (delta-rs) answer the data scientists' questions on the
+default (3,280-event) dataset from the Delta tables."""
 
 import subprocess
 
-import duckdb
-import pyarrow.parquet as pq
+import pyarrow as pa
+
+import lake
 
 
 def land_default(bins, tmp_path):
     events = tmp_path / "assessment-attempts.json"
     subprocess.run([bins("generate"), "-o", str(events)], check=True)
     warehouse = tmp_path / "warehouse"
-    out = subprocess.run(
-        [bins("land"), "--input", str(events), "--warehouse", str(warehouse)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    assert "landed 3280 messages" in out.stdout
+    lake.land(bins, events, warehouse)
     return warehouse
 
 
-def test_duckdb_answers_the_questions(bins, tmp_path):
+def test_duckdb_answers_the_questions(bins, duck, tmp_path):
     wh = land_default(bins, tmp_path)
-    con = duckdb.connect()
-    con.execute(f"CREATE VIEW assessments AS SELECT * FROM read_parquet('{wh}/assessments/*.parquet')")
-    con.execute(f"CREATE VIEW raw AS SELECT * FROM read_parquet('{wh}/raw/*.parquet')")
+    con = lake.duckdb_delta_views(duck, wh, ("raw", "assessments", "questions", "rejects"))
     assert con.execute("SELECT count(*) FROM assessments").fetchone()[0] == 3280
     assert con.execute("SELECT count(*) FROM raw").fetchone()[0] == 3280
+    assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
     git = con.execute("SELECT count(*) FROM assessments WHERE exam_name = 'Learning Git'").fetchone()[0]
     assert git == 394
     by_exam = con.execute(
@@ -41,25 +36,31 @@ def test_duckdb_answers_the_questions(bins, tmp_path):
     row = con.execute(
         "SELECT keen_timestamp, sequences.questions[1].user_incomplete FROM assessments LIMIT 1"
     ).fetchone()
-    assert row[0].year == 2018 and row[1] in (True, False)
+    assert row[0].year == 2018 and row[0].utcoffset().total_seconds() == 0 and row[1] in (True, False)
     # The join of the recipe, through the dictionary-encoded keen_id of questions.
-    con.execute(f"CREATE VIEW questions AS SELECT * FROM read_parquet('{wh}/questions/*.parquet')")
     joined = con.execute(
         "SELECT count(*) FROM assessments a JOIN questions q ON a.keen_id = q.keen_id"
     ).fetchone()[0]
     assert joined == con.execute("SELECT count(*) FROM questions").fetchone()[0]
+    # Every offset of the file once in raw and in assessments.
+    for table in ("raw", "assessments"):
+        n, lo, hi, distinct = con.execute(
+            f"SELECT count(*), min(_offset), max(_offset), count(DISTINCT (_partition, _offset)) FROM {table}"
+        ).fetchone()
+        assert (n, lo, hi, distinct) == (3280, 0, 3279, 3280), table
 
 
-def test_pyarrow_reads_every_table(bins, tmp_path):
+def test_deltalake_reads_every_table(bins, tmp_path):
     wh = land_default(bins, tmp_path)
     rows = {}
-    for table in ("raw", "assessments", "questions", "options"):
-        t = pq.read_table(wh / table)
-        rows[table] = t.num_rows
-    assert rows["raw"] == rows["assessments"] == 3280
-    options = pq.read_table(wh / "options")
-    assert str(options.schema.field("at").type) == "timestamp[us, tz=UTC]"
+    for table in lake.ALL_TABLES:
+        rows[table] = lake.deltalake_table(wh, table).num_rows
+        assert rows[table] == lake.committed_rows_by_log(wh, table), table
+    assert rows["raw"] == rows["assessments"] == 3280 and rows["rejects"] == 0
+    options = lake.deltalake_table(wh, "options")
+    assert options.schema.field("at").type == pa.timestamp("us", tz="UTC")
+    assert options.schema.field("keen_id").type == pa.string()  # dictionary-encoded in the files
     assert options.column("keen_id").to_pylist()[0] is not None
-    assessments = pq.read_table(wh / "assessments")
+    assessments = lake.deltalake_table(wh, "assessments")
     total_q = sum(assessments.column("question_count").to_pylist())
     assert total_q == rows["questions"]
