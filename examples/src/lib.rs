@@ -21,8 +21,17 @@ pub fn init_tracing() {
 /// colour only when stderr is a terminal.
 pub fn init_tracing_at(default_level: &str) {
     use std::io::IsTerminal as _;
+    // delta-rs's kernel logs an error for every probe of a table that does not exist yet
+    // (before `create_tables` creates it); the outcome reaches us as a value, so it is
+    // silenced. `RUST_LOG=buoyant_kernel=debug` shows it again.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let quiet = "buoyant_kernel::snapshot::builder=off".parse();
+    let filter = match (std::env::var("RUST_LOG"), quiet) {
+        (Ok(v), _) if v.contains("buoyant_kernel") => filter,
+        (_, Ok(directive)) => filter.add_directive(directive),
+        (_, Err(_)) => filter,
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
