@@ -263,6 +263,17 @@ pub struct Follower {
     pub stderr: PathBuf,
 }
 
+/// A test that fails half-way must not leave its member running (it would keep consuming and
+/// writing into the test cluster).
+impl Drop for Follower {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Follower {
     pub fn spawn(
         dir: &Path,
