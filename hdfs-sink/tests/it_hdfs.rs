@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::data::{self, TOPIC};
+use common::land::land_range;
 use hdfs_sink::{Error, TopicPartition, Warehouse, verify};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_sink-crash-child");
@@ -42,17 +43,6 @@ async fn open(url: &str) -> Warehouse {
         .unwrap_or_else(|e| {
             panic!("open {url}: {e} (is the test cluster up? scripts/test-cluster up)")
         })
-}
-
-async fn land(wh: &Warehouse, p: i32, start: i64, end: i64) -> hdfs_sink::CommitInfo {
-    let mut w = wh
-        .begin_range(TOPIC, p, start, &data::tables())
-        .expect("begin");
-    let (raw, acc, rej) = data::batches(p, start, end);
-    w.write("raw", &raw).await.expect("raw");
-    w.write("assessments", &acc).await.expect("acc");
-    w.write("rejects", &rej).await.expect("rej");
-    w.commit(end).await.expect("commit")
 }
 
 /// Run the crash child; `Ok(true)` if killed at its failpoint, `Ok(false)` if it finished.
@@ -95,7 +85,7 @@ fn child(
 async fn hdfs_round_trip_identical_batches() {
     let url = unique_url("roundtrip");
     let wh = open(&url).await;
-    let info = land(&wh, 0, 0, 99).await;
+    let info = land_range(&wh, 0, 0, 99).await;
     assert_eq!(info.rows("raw"), 100);
     assert!(info.tables[1].files.len() > 5);
     let (raw, _, rej) = data::batches(0, 0, 99);
@@ -135,8 +125,8 @@ async fn hdfs_round_trip_identical_batches() {
 async fn hdfs_recovery_keeps_orphans_and_resumes() {
     let url = unique_url("recovery");
     let wh = open(&url).await;
-    land(&wh, 0, 0, 9).await;
-    land(&wh, 1, 0, 9).await;
+    land_range(&wh, 0, 0, 9).await;
+    land_range(&wh, 1, 0, 9).await;
     // A writer dropped mid-range (files open on HDFS, lease held), as in a crash.
     let mut w = wh
         .begin_range(TOPIC, 0, 10, &data::tables())
@@ -158,8 +148,8 @@ async fn hdfs_recovery_keeps_orphans_and_resumes() {
     assert!(rep.deleted_data_files.is_empty(), "{rep:?}");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
     let next1 = rep.next_offset(TOPIC, 1).unwrap_or(0);
-    land(&wh, 0, 10, 19).await;
-    land(&wh, 1, next1, next1 + 5).await;
+    land_range(&wh, 0, 10, 19).await;
+    land_range(&wh, 1, next1, next1 + 5).await;
     let r = verify(&wh, &common::verify_options(&[0, 1]))
         .await
         .expect("verify");
@@ -345,7 +335,7 @@ async fn hdfs_namenode_stopped_mid_range_commits_nothing() {
     let proxy = start_proxy().await;
     let via_proxy = format!("hdfs://127.0.0.1:{}/{path}", proxy.port);
     let wh = open(&via_proxy).await;
-    land(&wh, 0, 0, 9).await;
+    land_range(&wh, 0, 0, 9).await;
     let mut w = wh
         .begin_range(TOPIC, 0, 10, &data::tables())
         .expect("begin");
@@ -383,7 +373,7 @@ async fn hdfs_namenode_stopped_mid_range_commits_nothing() {
     assert_eq!(r.markers, 1);
     let rep = direct_wh.recover().await.expect("recover");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
-    land(&direct_wh, 0, 10, 19).await;
+    land_range(&direct_wh, 0, 10, 19).await;
     let r = verify(&direct_wh, &common::verify_options(&[0]))
         .await
         .expect("verify");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::data::{self, TOPIC};
+use common::land::land_range;
 use hdfs_sink::{
     Error, OffsetRange, RotationPolicy, SinkConfig, TopicPartition, VerifyOptions, Violation,
     Warehouse, verify,
@@ -16,17 +17,6 @@ async fn open(dir: &tempfile::TempDir) -> Warehouse {
     Warehouse::open(dir.path().to_str().expect("utf8"), common::config())
         .await
         .expect("open")
-}
-
-async fn land(wh: &Warehouse, p: i32, start: i64, end: i64) -> hdfs_sink::CommitInfo {
-    let mut w = wh
-        .begin_range(TOPIC, p, start, &data::tables())
-        .expect("begin");
-    let (raw, acc, rej) = data::batches(p, start, end);
-    w.write("raw", &raw).await.expect("raw");
-    w.write("assessments", &acc).await.expect("acc");
-    w.write("rejects", &rej).await.expect("rej");
-    w.commit(end).await.expect("commit")
 }
 
 /// The JSON actions of version `v` of a table's log.
@@ -94,7 +84,7 @@ fn files_under(dir: &std::path::Path) -> Vec<String> {
 async fn round_trip_identical_batches() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
-    let info = land(&wh, 0, 0, 99).await;
+    let info = land_range(&wh, 0, 0, 99).await;
     assert_eq!(info.rows("raw"), 100);
     assert_eq!(info.rows("rejects"), 14);
     assert_eq!(info.rows("assessments"), 86);
@@ -182,7 +172,7 @@ async fn every_codec_round_trips() {
         let wh = Warehouse::open(dir.path().to_str().expect("utf8"), cfg)
             .await
             .expect("open");
-        land(&wh, 3, 10, 40).await;
+        land_range(&wh, 3, 10, 40).await;
         common::check_rows_range(&wh, 3, 10, 40)
             .await
             .expect("rows");
@@ -227,9 +217,9 @@ async fn empty_tables_get_no_file_but_commit() {
 async fn recovery_deletes_nothing_and_returns_next_offsets() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
-    land(&wh, 0, 0, 9).await;
-    land(&wh, 0, 10, 19).await;
-    land(&wh, 1, 0, 4).await;
+    land_range(&wh, 0, 0, 9).await;
+    land_range(&wh, 0, 10, 19).await;
+    land_range(&wh, 1, 0, 4).await;
 
     // An open range with files written, then a "crash" (drop without commit).
     let mut w = wh
@@ -312,7 +302,7 @@ async fn recovery_deletes_nothing_and_returns_next_offsets() {
     assert_eq!(files_under(dir.path()), before);
 
     // Landing resumes at the next offset; the orphans stay orphans.
-    land(&wh, 0, 20, 29).await;
+    land_range(&wh, 0, 20, 29).await;
     let r = verify(&wh, &common::verify_options(&[0, 1]))
         .await
         .expect("verify");
@@ -327,7 +317,7 @@ async fn recovery_deletes_nothing_and_returns_next_offsets() {
 async fn begin_range_guards_offsets() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
-    land(&wh, 0, 0, 9).await;
+    land_range(&wh, 0, 0, 9).await;
     let t = data::tables();
     assert!(matches!(
         wh.begin_range(TOPIC, 0, 5, &t),
@@ -354,7 +344,7 @@ async fn begin_range_guards_offsets() {
     wh.record_gap(TOPIC, 0, 10, 11, "retention")
         .await
         .expect("gap");
-    land(&wh, 0, 12, 20).await;
+    land_range(&wh, 0, 12, 20).await;
     assert!(matches!(
         wh.begin_range("bad+topic", 0, 0, &t),
         Err(Error::InvalidName { kind: "topic", .. })
@@ -425,7 +415,7 @@ async fn verify_reports_each_violation() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
     for p in 0..4 {
-        land(&wh, p, 0, 9).await;
+        land_range(&wh, p, 0, 9).await;
     }
     // Gap 10..=19 and overlap 25..=27 in raw of partition 0 (forged commits).
     forge_commit(dir.path(), "raw", 0, 20, 29).await;
@@ -520,11 +510,11 @@ async fn verify_reports_each_violation() {
     // An accepted gap is reported but not a violation.
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
-    land(&wh, 0, 0, 9).await;
+    land_range(&wh, 0, 0, 9).await;
     wh.record_gap(TOPIC, 0, 10, 19, "retention")
         .await
         .expect("gap");
-    land(&wh, 0, 20, 29).await;
+    land_range(&wh, 0, 20, 29).await;
     let r = verify(&wh, &common::verify_options(&[0]))
         .await
         .expect("verify");
@@ -754,7 +744,7 @@ async fn create_tables_makes_valid_empty_delta_tables() {
 async fn commit_records_txn_stats_and_commit_info() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
-    let info = land(&wh, 0, 0, 99).await;
+    let info = land_range(&wh, 0, 0, 99).await;
     assert_eq!(
         info.tables[0].version,
         Some(1),
@@ -825,7 +815,7 @@ async fn commit_records_txn_stats_and_commit_info() {
 async fn a_second_writer_of_the_same_range_is_fenced() {
     let dir = tempfile::tempdir().expect("tmp");
     let a = open(&dir).await;
-    land(&a, 0, 0, 9).await;
+    land_range(&a, 0, 0, 9).await;
     let b = open(&dir).await;
     a.recover().await.expect("recover a");
     b.recover().await.expect("recover b");
@@ -872,7 +862,7 @@ async fn a_second_writer_of_the_same_range_is_fenced() {
     ));
     let rep = b.recover().await.expect("recover");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(20));
-    land(&b, 0, 20, 29).await;
+    land_range(&b, 0, 20, 29).await;
     common::check_rows_range(&b, 0, 0, 29).await.expect("rows");
     let r = verify(&b, &common::verify_options(&[0]))
         .await
@@ -924,7 +914,7 @@ async fn concurrent_writers_of_different_partitions_all_land() {
 async fn a_partly_committed_range_is_landed_again_without_duplicates() {
     let dir = tempfile::tempdir().expect("tmp");
     let wh = open(&dir).await;
-    land(&wh, 0, 0, 9).await;
+    land_range(&wh, 0, 0, 9).await;
     // 10..=19 reaches raw only (as if the process died after raw's commit).
     let mut w = wh
         .begin_range(TOPIC, 0, 10, &[("raw", data::raw_schema())])
@@ -939,7 +929,7 @@ async fn a_partly_committed_range_is_landed_again_without_duplicates() {
     // A new process lands 10..=29 into every table: raw drops 10..=19.
     let wh = open(&dir).await;
     wh.recover().await.expect("recover");
-    let info = land(&wh, 0, 10, 29).await;
+    let info = land_range(&wh, 0, 10, 29).await;
     assert_eq!(info.rows("raw"), 10, "only 20..=29 are new to raw");
     assert_eq!(info.rows("assessments") + info.rows("rejects"), 20);
     let meta = sink_info(dir.path(), "raw", 3);
@@ -974,7 +964,7 @@ async fn a_partly_committed_range_is_landed_again_without_duplicates() {
     w.commit(39).await.expect("commit");
     let wh = open(&dir).await;
     wh.recover().await.expect("recover");
-    let info = land(&wh, 0, 30, 35).await;
+    let info = land_range(&wh, 0, 30, 35).await;
     assert_eq!(info.tables[0].version, None, "raw is past 35");
     assert_eq!(txn(dir.path(), "raw", 0).await, Some(39));
     assert_eq!(txn(dir.path(), "rejects", 0).await, Some(35));
@@ -989,7 +979,7 @@ async fn a_gap_advances_the_txn_and_is_logged() {
         .await
         .expect_err("no table yet");
     assert!(matches!(e, Error::NotATable { .. }), "{e}");
-    land(&wh, 0, 0, 9).await;
+    land_range(&wh, 0, 0, 9).await;
     wh.record_gap(TOPIC, 0, 10, 19, "retention: low watermark 20")
         .await
         .expect("gap");
@@ -1018,7 +1008,7 @@ async fn a_gap_advances_the_txn_and_is_logged() {
         rep.gaps[&TopicPartition::new(TOPIC, 0)],
         vec![OffsetRange { start: 10, end: 19 }]
     );
-    land(&wh, 0, 20, 24).await;
+    land_range(&wh, 0, 20, 24).await;
     let r = verify(&wh, &common::verify_options(&[0]))
         .await
         .expect("verify");

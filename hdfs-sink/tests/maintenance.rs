@@ -13,6 +13,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_schema::Schema;
 use common::data::{self, TOPIC};
+use common::land::land_range;
 use hdfs_sink::{
     CompactOptions, CompactOutcome, CompactReport, VacuumOptions, VacuumReason, Warehouse, verify,
 };
@@ -26,14 +27,7 @@ async fn open(dir: &tempfile::TempDir) -> Warehouse {
 }
 
 async fn land(wh: &Warehouse, p: i32, start: i64, end: i64) {
-    let mut w = wh
-        .begin_range(TOPIC, p, start, &data::tables())
-        .expect("begin");
-    let (raw, acc, rej) = data::batches(p, start, end);
-    w.write("raw", &raw).await.expect("raw");
-    w.write("assessments", &acc).await.expect("acc");
-    w.write("rejects", &rej).await.expect("rej");
-    w.commit(end).await.expect("commit");
+    land_range(wh, p, start, end).await;
 }
 
 /// Land `ranges` ranges of `rows` offsets, alternating partitions 0 and 1 from offset 0.

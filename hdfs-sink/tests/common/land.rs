@@ -9,6 +9,19 @@ use hdfs_sink::{TopicPartition, Warehouse};
 
 use super::data::{self, Rng, TOPIC};
 
+/// Land the one range `start..=end` of partition `p` into every table (rows from
+/// [`data::batches`]) and commit it.
+pub async fn land_range(wh: &Warehouse, p: i32, start: i64, end: i64) -> hdfs_sink::CommitInfo {
+    let mut w = wh
+        .begin_range(TOPIC, p, start, &data::tables())
+        .expect("begin");
+    let (raw, acc, rej) = data::batches(p, start, end);
+    w.write("raw", &raw).await.expect("raw");
+    w.write("assessments", &acc).await.expect("acc");
+    w.write("rejects", &rej).await.expect("rej");
+    w.commit(end).await.expect("commit")
+}
+
 /// Land offsets `< n` of `partitions` not landed yet, at most `max_ranges` ranges. Returns
 /// the number of ranges committed.
 pub async fn land_all(
