@@ -1,0 +1,4 @@
+mod digest;
+pub(crate) mod gssapi;
+pub mod sasl;
+pub mod user;
