@@ -8,6 +8,9 @@
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+// Its own test binary: it restarts the NameNode and the broker, which the tests of
+// tests/it (run in parallel in one process) must not see.
+#[path = "it/common/mod.rs"]
 mod common;
 
 use common::*;

@@ -7,7 +7,9 @@
 //! [`SinkMeta`]), so that a table's log alone says which offsets each version covers.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::IntoFuture as _;
 use std::sync::Once;
+use std::time::Duration;
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use deltalake_core::kernel::engine::arrow_conversion::TryFromArrow;
@@ -22,10 +24,15 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, info, warn};
 use url::Url;
 
+use crate::checkpoint;
 use crate::config::DatePartitioning;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::names::TopicPartition;
+
+/// How many times a log operation that stalled past the op timeout is tried again on fresh
+/// storage connections before [`Error::LogTimeout`] is returned.
+const STALL_RETRIES: u32 = 2;
 
 /// Key of this crate's entry in a commitInfo.
 pub(crate) const COMMIT_INFO_KEY: &str = "hdfsSink";
@@ -143,6 +150,8 @@ pub(crate) struct TableLog {
     pub(crate) name: String,
     pub(crate) url: Url,
     storage_options: HashMap<String, String>,
+    /// Limit of one log operation (a commit, with delta-rs's retries: four times this).
+    op_timeout: Duration,
     state: tokio::sync::Mutex<LogState>,
     /// Set once [`ensure`](Self::ensure) succeeded in this process.
     ensured: std::sync::atomic::AtomicBool,
@@ -151,7 +160,11 @@ pub(crate) struct TableLog {
 #[derive(Default)]
 struct LogState {
     table: Option<DeltaTable>,
+    /// Versions `0..commits.len()`, read by [`TableLog::commits`].
     commits: Vec<LoggedCommit>,
+    /// The latest txn version of each app id as of version `txns_at` (`None`: not read yet).
+    txns: BTreeMap<String, i64>,
+    txns_at: Option<i64>,
 }
 
 impl std::fmt::Debug for TableLog {
@@ -179,7 +192,12 @@ pub(crate) fn delta_error(
 }
 
 impl TableLog {
-    pub(crate) fn new(name: &str, url: Url, storage_options: HashMap<String, String>) -> Self {
+    pub(crate) fn new(
+        name: &str,
+        url: Url,
+        storage_options: HashMap<String, String>,
+        op_timeout: Duration,
+    ) -> Self {
         if url.scheme() != "file" {
             register_handlers();
         }
@@ -187,6 +205,7 @@ impl TableLog {
             name: name.to_owned(),
             url,
             storage_options,
+            op_timeout,
             state: tokio::sync::Mutex::new(LogState::default()),
             ensured: std::sync::atomic::AtomicBool::new(false),
         }
@@ -196,22 +215,63 @@ impl TableLog {
         delta_error(&self.name, &self.url, version, e)
     }
 
+    /// `fut`, unless it takes longer than `limit`: then [`Error::LogTimeout`] (the inner
+    /// result is the operation's own).
+    async fn bounded<T, E>(
+        &self,
+        op: impl FnOnce() -> String,
+        limit: Duration,
+        fut: impl Future<Output = std::result::Result<T, E>>,
+    ) -> Result<std::result::Result<T, E>> {
+        tokio::time::timeout(limit, fut)
+            .await
+            .map_err(|_| Error::LogTimeout {
+                table: self.name.clone(),
+                url: self.url.to_string(),
+                op: op(),
+                after: limit,
+            })
+    }
+
     fn builder(&self) -> Result<DeltaTableBuilder> {
         Ok(DeltaTableBuilder::from_url(self.url.clone())
             .map_err(|e| self.err(None, e))?
             .with_storage_options(self.storage_options.clone()))
     }
 
-    /// Load (or refresh) the table. `Ok(false)` if it is not a Delta table (no log).
+    /// Load (or refresh) the table. `Ok(false)` if it is not a Delta table (no log). A load
+    /// that stalls past the op timeout is tried again on a fresh table (new storage
+    /// connections), up to [`STALL_RETRIES`] times.
     async fn refresh(&self, st: &mut LogState) -> Result<bool> {
+        let mut stalled = 0;
+        loop {
+            match self.refresh_once(st).await {
+                Err(e @ Error::LogTimeout { .. }) if stalled < STALL_RETRIES => {
+                    stalled += 1;
+                    warn!(table = %self.name, error = %e, "log stalled; reopening the table");
+                    st.table = None;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    async fn refresh_once(&self, st: &mut LogState) -> Result<bool> {
         if let Some(t) = st.table.as_mut() {
-            t.update_incremental(None)
-                .await
-                .map_err(|e| delta_error(&self.name, &self.url, None, e))?;
+            self.bounded(
+                || "refresh".to_owned(),
+                self.op_timeout,
+                t.update_incremental(None),
+            )
+            .await?
+            .map_err(|e| delta_error(&self.name, &self.url, None, e))?;
             return Ok(true);
         }
         let mut t = self.builder()?.build().map_err(|e| self.err(None, e))?;
-        match t.load().await {
+        match self
+            .bounded(|| "load".to_owned(), self.op_timeout, t.load())
+            .await?
+        {
             Ok(()) => {
                 st.table = Some(t);
                 Ok(true)
@@ -252,7 +312,7 @@ impl TableLog {
         let mut st = self.state.lock().await;
         if !self.refresh(&mut st).await? {
             let fields: Vec<StructField> = wanted.fields().cloned().collect();
-            let created = CreateBuilder::new()
+            let create = CreateBuilder::new()
                 .with_location(self.url.as_str())
                 .with_storage_options(self.storage_options.clone())
                 .with_table_name(self.name.clone())
@@ -263,7 +323,10 @@ impl TableLog {
                 // cleaned up automatically (checkpoints keep opening fast).
                 .with_configuration_property(TableProperty::EnableExpiredLogCleanup, Some("false"))
                 .with_configuration_property(TableProperty::CheckpointInterval, Some("100"))
-                .await;
+                .into_future();
+            let created = self
+                .bounded(|| "create".to_owned(), self.op_timeout, create)
+                .await?;
             match created {
                 Ok(t) => {
                     info!(table = %self.name, url = %self.url, "delta table created");
@@ -344,16 +407,115 @@ impl TableLog {
         Ok(())
     }
 
-    async fn txn_of(&self, st: &LogState, app_id: &str) -> Result<Option<i64>> {
-        let Some(t) = st.table.as_ref() else {
+    /// The table's txn version for `app_id` as of the loaded version.
+    async fn txn_of(&self, st: &mut LogState, app_id: &str) -> Result<Option<i64>> {
+        self.advance_txns(st).await?;
+        Ok(st.txns.get(app_id).copied())
+    }
+
+    /// Every app id's txn version as of the latest version (empty if not a table).
+    pub(crate) async fn txns(&self) -> Result<BTreeMap<String, i64>> {
+        let mut st = self.state.lock().await;
+        if !self.refresh(&mut st).await? {
+            return Ok(BTreeMap::new());
+        }
+        self.advance_txns(&mut st).await?;
+        Ok(st.txns.clone())
+    }
+
+    /// Bring `st.txns` up to the loaded version: the first time from the last checkpoint
+    /// (or from version 0 without one), then through the commits after what it has seen.
+    async fn advance_txns(&self, st: &mut LogState) -> Result<()> {
+        let LogState {
+            table,
+            commits,
+            txns,
+            txns_at,
+        } = st;
+        let Some(t) = table.as_ref() else {
+            return Ok(());
+        };
+        let latest = t.version().map_or(-1, |v| v as i64);
+        let at = match *txns_at {
+            Some(at) => at,
+            None => {
+                let (at, base) = self
+                    .checkpoint_txns(t, latest)
+                    .await?
+                    .unwrap_or((-1, BTreeMap::new()));
+                *txns = base;
+                at
+            }
+        };
+        let cached = commits.len() as i64;
+        let read = self.read_versions(t, (at + 1).max(cached), latest).await?;
+        let from_cache = commits.iter().skip(usize::try_from(at + 1).unwrap_or(0));
+        for c in from_cache.chain(read.iter()) {
+            for (id, v) in &c.txns {
+                txns.insert(id.clone(), *v);
+            }
+        }
+        *txns_at = Some(latest.max(at));
+        Ok(())
+    }
+
+    /// The txns of the checkpoint `_last_checkpoint` names, with its version, if it is one
+    /// this crate reads and not past `latest`; `None` means: replay from version 0.
+    async fn checkpoint_txns(
+        &self,
+        t: &DeltaTable,
+        latest: i64,
+    ) -> Result<Option<(i64, BTreeMap<String, i64>)>> {
+        use object_store::ObjectStoreExt as _;
+        let store = t.log_store().object_store(None);
+        let log = t.log_store().log_path().clone();
+        let get = |name: &str| {
+            let path = log.clone().join(name);
+            let store = store.clone();
+            async move {
+                match async { store.get(&path).await?.bytes().await }.await {
+                    Ok(b) => Ok(Some(b)),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let os_err = |e: object_store::Error| self.err(None, DeltaTableError::from(e));
+        let read = |name: String| {
+            let fetch = get(&name);
+            self.bounded(
+                move || format!("read _delta_log/{name}"),
+                self.op_timeout,
+                fetch,
+            )
+        };
+        let hint = read(checkpoint::LAST_CHECKPOINT.to_owned()).await?;
+        let Some(hint) = hint.map_err(os_err)? else {
             return Ok(None);
         };
-        let snap = t
-            .snapshot()
-            .map_err(|e| self.err(t.version().map(|v| v as i64), e))?;
-        snap.transaction_version(t.log_store().as_ref(), app_id)
-            .await
-            .map_err(|e| self.err(t.version().map(|v| v as i64), e))
+        let Some(files) = checkpoint::files_of_hint(&hint) else {
+            warn!(table = %self.name, "unusable _last_checkpoint; replaying the log from version 0");
+            return Ok(None);
+        };
+        if files.version > latest {
+            // Written after the version loaded: the versions up to it are read instead.
+            return Ok(None);
+        }
+        let mut txns = BTreeMap::new();
+        for part in &files.parts {
+            let Some(bytes) = read(part.clone()).await?.map_err(os_err)? else {
+                warn!(table = %self.name, part, "checkpoint part missing; replaying the log from version 0");
+                return Ok(None);
+            };
+            checkpoint::read_txns(bytes, &mut txns).map_err(|reason| Error::CorruptLog {
+                table: self.name.clone(),
+                url: self.url.to_string(),
+                version: Some(files.version),
+                reason: format!("checkpoint {part}: {reason}"),
+            })?;
+        }
+        debug!(table = %self.name, version = files.version, apps = txns.len(), "txns from checkpoint");
+        Ok(Some((files.version, txns)))
     }
 
     /// Commit `adds` with `txn(app_id, meta.end)` and `meta` in the commitInfo, if the table's
@@ -381,7 +543,7 @@ impl TableLog {
                 url: self.url.to_string(),
             });
         }
-        let found = self.txn_of(&st, &app).await?;
+        let found = self.txn_of(&mut st, &app).await?;
         let fenced = |found: Option<i64>| Error::Fenced {
             topic: tp.topic.clone(),
             partition: tp.partition,
@@ -425,36 +587,38 @@ impl TableLog {
             .snapshot()
             .map_err(|e| self.err(base.map(|v| v as i64), e))?;
         failpoint::hit("commit.before_log");
-        let result = CommitBuilder::from(props)
+        let commit = CommitBuilder::from(props)
             .with_actions(actions)
             .build(Some(snap), table.log_store(), operation)
-            .await;
-        match result {
-            Ok(done) => {
+            .into_future();
+        let failed = match self
+            .bounded(|| "commit".to_owned(), self.op_timeout * 4, commit)
+            .await
+        {
+            Ok(Ok(done)) => {
                 failpoint::hit("commit.after_log");
                 let version = done.version() as i64;
                 debug!(table = %self.name, version, topic = %tp.topic, partition = tp.partition,
                     end = meta.end, retries = done.metrics.num_retries, "delta commit");
-                Ok(version)
+                return Ok(version);
             }
-            Err(DeltaTableError::Transaction {
+            Ok(Err(DeltaTableError::Transaction {
                 source: TransactionError::CommitConflict(CommitConflictError::ConcurrentTransaction),
-            }) => {
+            })) => {
                 self.refresh(&mut st).await?;
-                let found = self.txn_of(&st, &app).await?;
-                Err(fenced(found))
+                let found = self.txn_of(&mut st, &app).await?;
+                return Err(fenced(found));
             }
-            Err(e) => {
-                warn!(table = %self.name, error = %e, "delta commit failed; checking whether it landed");
-                let landed = self.find_nonce(&mut st, base, &meta.nonce).await;
-                match landed {
-                    Ok(Some(version)) => Ok(version),
-                    Ok(None) => Err(self.err(base.map(|b| b as i64 + 1), e)),
-                    Err(check) => {
-                        warn!(table = %self.name, error = %check, "could not re-read the log");
-                        Err(self.err(base.map(|b| b as i64 + 1), e))
-                    }
-                }
+            Ok(Err(e)) => self.err(base.map(|b| b as i64 + 1), e),
+            Err(timeout) => timeout,
+        };
+        warn!(table = %self.name, error = %failed, "delta commit failed; checking whether it landed");
+        match self.find_nonce(&mut st, base, &meta.nonce).await {
+            Ok(Some(version)) => Ok(version),
+            Ok(None) => Err(failed),
+            Err(check) => {
+                warn!(table = %self.name, error = %check, "could not re-read the log");
+                Err(failed)
             }
         }
     }
@@ -484,12 +648,29 @@ impl TableLog {
         Ok(None)
     }
 
+    /// Version `v`'s commit, `None` if it does not exist. A read that stalls is tried again
+    /// through a fresh log store (new storage connections), up to [`STALL_RETRIES`] times.
     async fn read_version(&self, t: &DeltaTable, v: i64) -> Result<Option<LoggedCommit>> {
-        let bytes = t
-            .log_store()
-            .read_commit_entry(v as u64)
-            .await
-            .map_err(|e| self.err(Some(v), e))?;
+        let mut fresh: Option<DeltaTable> = None;
+        let mut stalled = 0;
+        let bytes = loop {
+            let store = fresh.as_ref().unwrap_or(t).log_store();
+            let read = self
+                .bounded(
+                    || format!("read version {v}"),
+                    self.op_timeout,
+                    store.read_commit_entry(v as u64),
+                )
+                .await;
+            match read {
+                Err(e) if stalled < STALL_RETRIES => {
+                    stalled += 1;
+                    warn!(table = %self.name, error = %e, "log stalled; reading through a fresh store");
+                    fresh = Some(self.builder()?.build().map_err(|e| self.err(None, e))?);
+                }
+                r => break r?.map_err(|e| self.err(Some(v), e))?,
+            }
+        };
         match bytes {
             None => Ok(None),
             Some(b) => self.parse_commit(v, &b).map(Some),
@@ -582,31 +763,35 @@ impl TableLog {
             return Ok(Vec::new());
         };
         let latest = t.version().map_or(-1, |v| v as i64);
-        let from = st.commits.last().map_or(0, |c| c.version + 1);
-        let versions: Vec<i64> = (from..=latest).collect();
-        let read: Vec<Result<Option<LoggedCommit>>> = futures::stream::iter(versions)
+        let new = self
+            .read_versions(t, st.commits.len() as i64, latest)
+            .await?;
+        st.commits.extend(new);
+        Ok(st.commits.clone())
+    }
+
+    /// Versions `from..=to` of the log, read 8 at a time; every one must exist.
+    async fn read_versions(&self, t: &DeltaTable, from: i64, to: i64) -> Result<Vec<LoggedCommit>> {
+        let read: Vec<Result<Option<LoggedCommit>>> = futures::stream::iter(from..=to)
             .map(|v| self.read_version(t, v))
             .buffered(8)
             .collect()
             .await;
-        let mut new = Vec::with_capacity(read.len());
-        for (i, r) in read.into_iter().enumerate() {
-            match r? {
-                Some(c) => new.push(c),
-                None => {
-                    return Err(Error::CorruptLog {
-                        table: self.name.clone(),
-                        url: self.url.to_string(),
-                        version: Some(from + i as i64),
-                        reason: "the commit file is missing (log cleaned up?): the offsets \
-                                 of the versions before the checkpoint are unknown"
-                            .to_owned(),
-                    });
-                }
-            }
+        let mut out = Vec::with_capacity(read.len());
+        for (v, r) in (from..).zip(read) {
+            let Some(c) = r? else {
+                return Err(Error::CorruptLog {
+                    table: self.name.clone(),
+                    url: self.url.to_string(),
+                    version: Some(v),
+                    reason: "the commit file is missing (log cleaned up?): the offsets \
+                             of the versions before the checkpoint are unknown"
+                        .to_owned(),
+                });
+            };
+            out.push(c);
         }
-        st.commits.extend(new);
-        Ok(st.commits.clone())
+        Ok(out)
     }
 }
 
@@ -677,33 +862,36 @@ impl TableLog {
             target_size,
         };
         let snap = table.snapshot().map_err(|e| self.err(Some(base), e))?;
-        let result = CommitBuilder::from(props)
+        let commit = CommitBuilder::from(props)
             .with_actions(actions)
             .build(Some(snap), table.log_store(), operation)
-            .await;
-        match result {
-            Ok(done) => {
+            .into_future();
+        let failed = match self
+            .bounded(|| "rewrite commit".to_owned(), self.op_timeout * 4, commit)
+            .await
+        {
+            Ok(Ok(done)) => {
                 let version = done.version() as i64;
                 debug!(table = %self.name, version, "delta rewrite committed");
-                Ok(Rewrite::Committed(version))
+                return Ok(Rewrite::Committed(version));
             }
             // Not committed: the log moved past `base` (seen before writing, or the version
             // file already existed), or delta-rs found a conflict.
-            Err(DeltaTableError::Transaction {
+            Ok(Err(DeltaTableError::Transaction {
                 source: TransactionError::MaxCommitAttempts(_) | TransactionError::CommitConflict(_),
-            })
-            | Err(DeltaTableError::VersionAlreadyExists(_)) => Ok(Rewrite::Stale),
-            Err(e) => {
-                warn!(table = %self.name, error = %e, "delta rewrite failed; checking whether it landed");
-                let from = u64::try_from(base).ok();
-                match self.find_nonce(&mut st, from, nonce).await {
-                    Ok(Some(version)) => Ok(Rewrite::Committed(version)),
-                    Ok(None) => Err(self.err(Some(base + 1), e)),
-                    Err(check) => {
-                        warn!(table = %self.name, error = %check, "could not re-read the log");
-                        Err(self.err(Some(base + 1), e))
-                    }
-                }
+            }))
+            | Ok(Err(DeltaTableError::VersionAlreadyExists(_))) => return Ok(Rewrite::Stale),
+            Ok(Err(e)) => self.err(Some(base + 1), e),
+            Err(timeout) => timeout,
+        };
+        warn!(table = %self.name, error = %failed, "delta rewrite failed; checking whether it landed");
+        let from = u64::try_from(base).ok();
+        match self.find_nonce(&mut st, from, nonce).await {
+            Ok(Some(version)) => Ok(Rewrite::Committed(version)),
+            Ok(None) => Err(failed),
+            Err(check) => {
+                warn!(table = %self.name, error = %check, "could not re-read the log");
+                Err(failed)
             }
         }
     }
@@ -720,17 +908,22 @@ impl TableLog {
             return Ok(Vec::new());
         };
         let store = t.object_store();
-        let mut listing = store.list(None);
-        let mut out = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let meta = meta.map_err(|e| self.err(None, DeltaTableError::from(e)))?;
-            out.push(StoredFile {
-                path: decode_path(meta.location.as_ref()),
-                size: meta.size,
-                modified_ms: meta.last_modified.timestamp_millis(),
-            });
-        }
-        Ok(out)
+        let listing = async {
+            let mut out = Vec::new();
+            let mut listing = store.list(None);
+            while let Some(meta) = listing.next().await {
+                let meta = meta?;
+                out.push(StoredFile {
+                    path: decode_path(meta.location.as_ref()),
+                    size: meta.size,
+                    modified_ms: meta.last_modified.timestamp_millis(),
+                });
+            }
+            Ok::<_, object_store::Error>(out)
+        };
+        self.bounded(|| "list".to_owned(), self.op_timeout * 4, listing)
+            .await?
+            .map_err(|e| self.err(None, DeltaTableError::from(e)))
     }
 }
 

@@ -583,6 +583,24 @@ pub enum Error {
         source: Box<deltalake_core::DeltaTableError>,
     },
 
+    /// A Delta log operation (through delta-rs) did not finish within its time limit
+    /// ([`RetryPolicy::op_timeout`](crate::RetryPolicy::op_timeout)): the storage is stalled
+    /// or overloaded. Transient; after a commit timed out, whether it landed is checked.
+    #[error(
+        "delta table {table:?} at {url}: {op} did not finish within {after:?} (storage stalled? \
+         retry later, or raise RetryPolicy::op_timeout)"
+    )]
+    LogTimeout {
+        /// Table name.
+        table: String,
+        /// Table URL.
+        url: String,
+        /// What was being done (`"load"`, `"read version 12"`, `"commit"`, ...).
+        op: String,
+        /// The limit.
+        after: Duration,
+    },
+
     /// An existing table's schema or partitioning differs from the batches'.
     #[error("delta table {table:?} at {url} is incompatible: {reason}")]
     IncompatibleSchema {
@@ -666,7 +684,7 @@ impl Error {
     /// invalid input and protocol violations are permanent.
     pub fn is_transient(&self) -> bool {
         match self.root() {
-            Error::Unreachable { .. } | Error::SafeMode { .. } => true,
+            Error::Unreachable { .. } | Error::SafeMode { .. } | Error::LogTimeout { .. } => true,
             Error::Delta { source, .. } => matches!(
                 source.as_ref(),
                 deltalake_core::DeltaTableError::ObjectStore { .. }
@@ -692,6 +710,7 @@ impl Error {
             | Error::AlreadyCommitted { path, .. }
             | Error::CorruptMarker { path, .. } => Some(path),
             Error::Delta { url, .. }
+            | Error::LogTimeout { url, .. }
             | Error::IncompatibleSchema { url, .. }
             | Error::NotATable { url, .. }
             | Error::CorruptLog { url, .. }

@@ -182,6 +182,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, clippy::future_not_send)]
 
+mod checkpoint;
 mod config;
 mod delta;
 mod error;

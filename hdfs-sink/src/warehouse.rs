@@ -72,10 +72,6 @@ pub struct RecoveryReport {
     /// some table has no txn for are absent (start from the caller's default; tables that
     /// committed offsets drop them when they are landed again).
     pub next_offsets: BTreeMap<TopicPartition, i64>,
-    /// Committed ranges per partition in scope (over all tables, deduplicated), sorted.
-    pub committed: BTreeMap<TopicPartition, Vec<OffsetRange>>,
-    /// Accepted gaps per partition in scope, sorted.
-    pub gaps: BTreeMap<TopicPartition, Vec<OffsetRange>>,
     /// Per partition in scope: each table's txn version (its last committed offset).
     pub table_offsets: BTreeMap<TopicPartition, BTreeMap<String, i64>>,
     /// Always empty: recovery deletes nothing (an uncommitted file may belong to a live
@@ -224,8 +220,10 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Recover the whole warehouse: read every table's log and return the committed state.
-    /// Nothing is deleted. Use it when this process is the only writer (start of a bounded
+    /// Recover the whole warehouse: read every table's txn versions (from its last checkpoint
+    /// and the commits after it, so the cost does not grow with the log) and return where each
+    /// partition goes on. Nothing is deleted. The committed ranges themselves are
+    /// [`markers`](Self::markers) and [`gaps`](Self::gaps). Use it when this process is the only writer (start of a bounded
     /// run); with several processes use [`recover_partitions`](Self::recover_partitions) for
     /// the assigned partitions only.
     pub async fn recover(&self) -> Result<RecoveryReport> {
@@ -258,53 +256,25 @@ impl Warehouse {
         }
         let started = Instant::now();
         let mut report = RecoveryReport::default();
-        let histories = self.inner.histories().await?;
-        let mut committed: BTreeMap<TopicPartition, BTreeSet<OffsetRange>> = BTreeMap::new();
-        let mut gaps: BTreeMap<TopicPartition, BTreeSet<OffsetRange>> = BTreeMap::new();
-        for h in &histories {
-            for c in &h.commits {
-                for (id, v) in &c.txns {
-                    if let Some(tp) = crate::delta::parse_app_id(id)
-                        && in_scope(&tp)
-                    {
-                        report
-                            .table_offsets
-                            .entry(tp)
-                            .or_default()
-                            .insert(h.name.clone(), *v);
-                    }
-                }
-                if let Some(m) = &c.sink {
-                    let tp = TopicPartition::new(m.topic.clone(), m.partition);
-                    if !in_scope(&tp) {
-                        continue;
-                    }
-                    let r = OffsetRange {
-                        start: m.start,
-                        end: m.end,
-                    };
-                    let to = if m.kind == "gap" {
-                        &mut gaps
-                    } else {
-                        &mut committed
-                    };
-                    to.entry(tp).or_default().insert(r);
+        let names = self.inner.table_names().await?;
+        for name in &names {
+            for (id, v) in self.inner.table_log(name)?.txns().await? {
+                if let Some(tp) = crate::delta::parse_app_id(&id)
+                    && in_scope(&tp)
+                {
+                    report
+                        .table_offsets
+                        .entry(tp)
+                        .or_default()
+                        .insert(name.clone(), v);
                 }
             }
         }
-        report.committed = committed
-            .into_iter()
-            .map(|(tp, r)| (tp, r.into_iter().collect()))
-            .collect();
-        report.gaps = gaps
-            .into_iter()
-            .map(|(tp, r)| (tp, r.into_iter().collect()))
-            .collect();
         // A table without a txn for the partition has committed none of it (the first range
         // crashed between tables, or the table is new): the partition starts from the
         // caller's default, and the tables that did commit drop what they hold.
         for (tp, tables) in &report.table_offsets {
-            if tables.len() == histories.len()
+            if tables.len() == names.len()
                 && let Some(min) = tables.values().min()
             {
                 report.next_offsets.insert(tp.clone(), min + 1);
@@ -333,7 +303,7 @@ impl Warehouse {
         info!(
             url = %self.inner.url,
             partitions = report.next_offsets.len(),
-            tables = histories.len(),
+            tables = names.len(),
             elapsed = ?started.elapsed(),
             "recovered"
         );
@@ -712,7 +682,12 @@ impl Inner {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let log = Arc::new(TableLog::new(table, url, options));
+        let log = Arc::new(TableLog::new(
+            table,
+            url,
+            options,
+            self.config.retry.op_timeout,
+        ));
         logs.insert(table.to_owned(), log.clone());
         Ok(log)
     }

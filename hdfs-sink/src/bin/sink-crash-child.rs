@@ -7,9 +7,9 @@
 
 #![forbid(unsafe_code)]
 
-#[path = "../../tests/common/data.rs"]
+#[path = "../../tests/it/common/data.rs"]
 mod data;
-#[path = "../../tests/common/land.rs"]
+#[path = "../../tests/it/common/land.rs"]
 mod land;
 
 use std::time::Duration;

@@ -3,13 +3,11 @@
 //! random times); after each kill the next child recovers and re-lands. At the end `verify`
 //! and a row-level comparison prove every offset landed exactly once in every table.
 
-mod common;
-
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::data::Rng;
+use crate::common::data::Rng;
 use hdfs_sink::{Warehouse, failpoint::FAILPOINTS, verify};
 
 /// Failpoints in protocol order: `commit.before_log` / `commit.after_log` at hit counts 2, 3, …
@@ -27,6 +25,8 @@ const ORDER: &[&str] = &[
 ];
 
 const CHILD: &str = env!("CARGO_BIN_EXE_sink-crash-child");
+/// Longest a crash child may run (the longest lands every offset of a partition locally).
+const CHILD_LIMIT: Duration = Duration::from_secs(180);
 const PARTITIONS: &[i32] = &[0, 1];
 const MESSAGES: i64 = 4000;
 /// Ranges a crash run may commit before it stops on its own (so later runs have work left).
@@ -63,8 +63,8 @@ fn run_child(
         std::thread::sleep(d);
         let _ = child.kill(); // SIGKILL
     }
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = crate::common::deadline::wait_within(child, CHILD_LIMIT)?;
+    let stderr = out.stderr;
     match (out.status.code(), out.status.signal()) {
         (Some(0), _) => Ok(false),
         (_, Some(6 | 9)) => Ok(true), // SIGABRT from a failpoint, SIGKILL from us
@@ -76,8 +76,10 @@ fn run_child(
 /// balanced per range, and every active file is complete; other files are orphans.
 fn committed_state_is_consistent(rt: &tokio::runtime::Runtime, url: &str, after: &str) {
     rt.block_on(async {
-        let wh = Warehouse::open(url, common::config()).await.expect("open");
-        let opts = common::verify_options(PARTITIONS).with_allow_uncommitted_files(true);
+        let wh = Warehouse::open(url, crate::common::config())
+            .await
+            .expect("open");
+        let opts = crate::common::verify_options(PARTITIONS).with_allow_uncommitted_files(true);
         let report = verify(&wh, &opts).await.expect("verify");
         assert!(report.is_ok(), "after a kill at {after}: {report}");
     });
@@ -138,8 +140,10 @@ fn killed_at_many_points_every_offset_lands_exactly_once() {
     );
 
     rt.block_on(async {
-        let wh = Warehouse::open(&url, common::config()).await.expect("open");
-        let report = verify(&wh, &common::verify_options(PARTITIONS))
+        let wh = Warehouse::open(&url, crate::common::config())
+            .await
+            .expect("open");
+        let report = verify(&wh, &crate::common::verify_options(PARTITIONS))
             .await
             .expect("verify");
         println!("{report}");
@@ -149,10 +153,11 @@ fn killed_at_many_points_every_offset_lands_exactly_once() {
             "the kills left orphans: {report}"
         );
         for p in PARTITIONS {
-            let s = &report.partitions[&hdfs_sink::TopicPartition::new(common::data::TOPIC, *p)];
+            let s =
+                &report.partitions[&hdfs_sink::TopicPartition::new(crate::common::data::TOPIC, *p)];
             assert_eq!((s.first, s.last), (Some(0), Some(MESSAGES - 1)));
         }
-        common::check_rows(&wh, PARTITIONS, MESSAGES)
+        crate::common::check_rows(&wh, PARTITIONS, MESSAGES)
             .await
             .expect("row-level check");
     });
@@ -170,7 +175,9 @@ fn a_kill_between_two_tables_commits_is_landed_again_exactly_once() {
     );
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
-        let wh = Warehouse::open(&url, common::config()).await.expect("open");
+        let wh = Warehouse::open(&url, crate::common::config())
+            .await
+            .expect("open");
         let rep = wh.recover().await.expect("recover");
         assert_eq!(rep.table_offsets.len(), 1, "{rep:?}");
         let (tp, tables) = rep.table_offsets.iter().next().expect("one partition");
@@ -187,12 +194,14 @@ fn a_kill_between_two_tables_commits_is_landed_again_exactly_once() {
     });
     assert!(!run_child(&url, 8, None, None, "1000000").expect("final child"));
     rt.block_on(async {
-        let wh = Warehouse::open(&url, common::config()).await.expect("open");
-        let report = verify(&wh, &common::verify_options(PARTITIONS))
+        let wh = Warehouse::open(&url, crate::common::config())
+            .await
+            .expect("open");
+        let report = verify(&wh, &crate::common::verify_options(PARTITIONS))
             .await
             .expect("verify");
         assert!(report.is_ok(), "{report}");
-        common::check_rows(&wh, PARTITIONS, MESSAGES)
+        crate::common::check_rows(&wh, PARTITIONS, MESSAGES)
             .await
             .expect("row-level check");
     });

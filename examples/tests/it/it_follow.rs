@@ -5,9 +5,7 @@
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use examples::generator::Generator;
 use std::collections::BTreeSet;
 use std::time::Duration;

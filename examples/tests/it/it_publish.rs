@@ -8,9 +8,7 @@
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{brokers, high_watermarks, topic_contents, unique};
+use crate::common::{brokers, high_watermarks, topic_contents, unique};
 use examples::generator::Generator;
 use std::process::{Command, Output};
 

@@ -6,17 +6,17 @@
 //! hdfs://127.0.0.1:9000). Each test works in its own directory under `/it-hdfs-sink/`.
 #![cfg(feature = "it")]
 
-mod common;
-
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::data::{self, TOPIC};
-use common::land::land_range;
+use crate::common::data::{self, TOPIC};
+use crate::common::land::land_range;
 use hdfs_sink::{Error, TopicPartition, Warehouse, verify};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_sink-crash-child");
+/// Longest a crash child may run (the longest lands a few hundred offsets into MiniDFS).
+const CHILD_LIMIT: Duration = Duration::from_secs(240);
 
 fn hdfs_url() -> String {
     std::env::var("IT_HDFS_URL")
@@ -38,7 +38,7 @@ fn unique_url(name: &str) -> String {
 }
 
 async fn open(url: &str) -> Warehouse {
-    Warehouse::open(url, common::config())
+    Warehouse::open(url, crate::common::config())
         .await
         .unwrap_or_else(|e| {
             panic!("open {url}: {e} (is the test cluster up? scripts/test-cluster up)")
@@ -63,8 +63,6 @@ fn child(
         "30",
         &max_ranges.to_string(),
     ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
     .env_remove(hdfs_sink::failpoint::ENV_VAR);
     if let Some(p) = crash_at {
         cmd.env(hdfs_sink::failpoint::ENV_VAR, p);
@@ -72,12 +70,11 @@ fn child(
     if let Some(u) = user {
         cmd.env("HADOOP_USER_NAME", u);
     }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let out = crate::common::deadline::run_within(&mut cmd, CHILD_LIMIT)?;
     match (out.status.code(), out.status.signal()) {
         (Some(0), _) => Ok(false),
         (_, Some(6 | 9)) => Ok(true),
-        _ => Err(stderr),
+        _ => Err(out.stderr),
     }
 }
 
@@ -99,8 +96,10 @@ async fn hdfs_round_trip_identical_batches() {
         arrow_select::concat::concat_batches(&rej.schema(), &back).expect("concat"),
         rej
     );
-    common::check_rows_range(&wh, 0, 0, 99).await.expect("rows");
-    let r = verify(&wh, &common::verify_options(&[0]))
+    crate::common::check_rows_range(&wh, 0, 0, 99)
+        .await
+        .expect("rows");
+    let r = verify(&wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -139,7 +138,7 @@ async fn hdfs_recovery_keeps_orphans_and_resumes() {
     // A child killed after its files are closed, before partition 1's next range's first
     // table commit.
     assert!(child(&url, 100, 3, Some("commit.before_log:1"), 100, None).expect("child"));
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -150,11 +149,13 @@ async fn hdfs_recovery_keeps_orphans_and_resumes() {
     let next1 = rep.next_offset(TOPIC, 1).unwrap_or(0);
     land_range(&wh, 0, 10, 19).await;
     land_range(&wh, 1, next1, next1 + 5).await;
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
-    common::check_rows_range(&wh, 0, 0, 19).await.expect("rows");
+    crate::common::check_rows_range(&wh, 0, 0, 19)
+        .await
+        .expect("rows");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,12 +190,12 @@ async fn hdfs_killed_at_many_points_lands_exactly_once() {
     println!("HDFS kill points: {} {killed:?}", killed.len());
     assert!(killed.len() >= 10, "{killed:?}");
     let wh = open(&url).await;
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     println!("{r}");
     assert!(r.is_ok(), "{r}");
-    common::check_rows(&wh, &[0, 1], N)
+    crate::common::check_rows(&wh, &[0, 1], N)
         .await
         .expect("row-level check");
 }
@@ -230,7 +231,7 @@ async fn hdfs_permission_denied_is_clear_and_commits_nothing_partial() {
         "{err}"
     );
     // What is committed is complete; the failed range left orphans only.
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -238,7 +239,7 @@ async fn hdfs_permission_denied_is_clear_and_commits_nothing_partial() {
     let before = r.markers;
     let rep = wh.recover().await.expect("recover");
     assert!(rep.deleted_data_files.is_empty(), "{rep:?}");
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert_eq!(r.markers, before);
@@ -366,7 +367,7 @@ async fn hdfs_namenode_stopped_mid_range_commits_nothing() {
     ));
     // Seen through the real NameNode: only the first range is committed, and it is complete.
     let direct_wh = open(&direct).await;
-    let r = verify(&direct_wh, &common::verify_options(&[0]))
+    let r = verify(&direct_wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -374,11 +375,11 @@ async fn hdfs_namenode_stopped_mid_range_commits_nothing() {
     let rep = direct_wh.recover().await.expect("recover");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(10));
     land_range(&direct_wh, 0, 10, 19).await;
-    let r = verify(&direct_wh, &common::verify_options(&[0]))
+    let r = verify(&direct_wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
-    common::check_rows_range(&direct_wh, 0, 0, 19)
+    crate::common::check_rows_range(&direct_wh, 0, 0, 19)
         .await
         .expect("rows");
 }

@@ -5,9 +5,7 @@
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::{brokers, hdfs, run, unique};
+use crate::common::{brokers, hdfs, run, unique};
 use examples::generator::Generator;
 use hdfs_sink::{SinkConfig, Warehouse};
 use std::collections::BTreeSet;
@@ -98,7 +96,7 @@ fn kcat_produced_events_land_exactly_once_in_hdfs() {
     );
     // The invariants, raw = assessments + rejects per range, and every offset of the topic
     // up to its high watermarks committed with no gap.
-    let verified = common::verify_topic(&url, &topic);
+    let verified = crate::common::verify_topic(&url, &topic);
     assert!(!verified.is_empty());
 
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
-mod common;
-
+use crate::common::{assert_table, expected};
 use assessment_flatten::{FlattenConfig, Flattener, Message};
 use assessment_schema::Table;
 use assessment_schema::event::AssessmentEvent;
-use common::{assert_table, expected};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -233,7 +231,7 @@ fn event() -> impl Strategy<Value = String> {
         )
 }
 
-const REAL: &str = include_str!("../../testdata/real-first-five.ndjson");
+const REAL: &str = include_str!("../../../testdata/real-first-five.ndjson");
 
 /// A JSON number as producers write them: small or beyond `u64`/`i64`, long, with fractions
 /// and exponents beyond `f64`, signed zeros.
@@ -360,7 +358,7 @@ fn assert_injection_changes_nothing(events: &[String], junk: &[Option<(String, S
         out.stats.rejected,
         0,
         "{:?}",
-        common::column(out.batch(Table::Rejects), "error")
+        crate::common::column(out.batch(Table::Rejects), "error")
     );
     assert_eq!(base.stats.rejected, 0);
     for t in [Table::Assessments, Table::Questions, Table::Options] {
@@ -372,10 +370,10 @@ fn assert_injection_changes_nothing(events: &[String], junk: &[Option<(String, S
     );
     let raw = out.batch(Table::Raw);
     assert_eq!(
-        common::column(raw, "value"),
+        crate::common::column(raw, "value"),
         injected
             .iter()
-            .map(|e| common::V::S(e.clone()))
+            .map(|e| crate::common::V::S(e.clone()))
             .collect::<Vec<_>>()
     );
     let refused = odd
@@ -399,16 +397,16 @@ fn flatten_balanced(payloads: &[Vec<u8>]) -> assessment_flatten::Flattened {
     assert_eq!(raw, a + r, "raw = assessments + rejects");
     assert_eq!((out.stats.accepted, out.stats.rejected), (a, r));
     // Every offset is in exactly one of assessments / rejects.
-    let mut seen: Vec<_> = common::column(out.batch(Table::Assessments), "_offset");
-    seen.extend(common::column(out.batch(Table::Rejects), "_offset"));
+    let mut seen: Vec<_> = crate::common::column(out.batch(Table::Assessments), "_offset");
+    seen.extend(crate::common::column(out.batch(Table::Rejects), "_offset"));
     seen.sort_by_key(|v| match v {
-        common::V::I(i) => *i,
+        crate::common::V::I(i) => *i,
         _ => -1,
     });
     assert_eq!(
         seen,
         (0..payloads.len() as i64)
-            .map(common::V::I)
+            .map(crate::common::V::I)
             .collect::<Vec<_>>()
     );
     out

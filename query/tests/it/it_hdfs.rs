@@ -4,12 +4,10 @@
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
+use crate::common::{land_default, queries_dir, query, query_csv};
 use arrow::array::AsArray as _;
 use arrow::datatypes::Int64Type;
 use assessment_query::{register_warehouse, run_sql, session};
-use common::{land_default, queries_dir, query, query_csv};
 
 fn hdfs() -> String {
     std::env::var("IT_HDFS_URL").unwrap_or_else(|_| "hdfs://127.0.0.1:9000".into())

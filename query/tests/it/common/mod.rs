@@ -1,6 +1,6 @@
 //! Shared by the integration tests: landing the default dataset and running the binary.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;

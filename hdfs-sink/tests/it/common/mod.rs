@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod data;
+pub mod deadline;
 pub mod land;
 
 use std::collections::BTreeSet;

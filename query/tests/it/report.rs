@@ -5,16 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-mod report_support;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::common::{BAD_KINDS, land_default, queries_dir, query};
+use crate::report_support::{Image, cells, element_text, rows_with, table, total};
 use assessment_query::report::{QUERY_FILES, ReportOptions, render_report, write_report};
-use common::{BAD_KINDS, land_default, queries_dir, query};
-use report_support::{Image, cells, element_text, rows_with, table, total};
 
 /// The exam with the most attempts in the default dataset.
 const TOP_EXAM: &str = "Learning Git";
@@ -309,7 +306,7 @@ fn exam_picks_the_per_exam_sections_and_an_unknown_exam_fails() {
         .iter()
         .map(|r| r[1].parse::<i64>().unwrap())
         .sum();
-    let expected = common::query_csv(
+    let expected = crate::common::query_csv(
         warehouse(),
         &format!("select count(*) as n from assessments where exam_name = '{exam}'"),
     );
@@ -360,7 +357,7 @@ fn an_empty_warehouse_gets_a_page_of_zeroes() {
 
 #[test]
 fn chromium_renders_the_report_to_a_real_picture() {
-    let browser = match report_support::chromium() {
+    let browser = match crate::report_support::chromium() {
         Ok(b) => b,
         Err(why) if !cfg!(feature = "it") => {
             eprintln!(
@@ -374,7 +371,7 @@ fn chromium_renders_the_report_to_a_real_picture() {
     let (page, _) = default_report();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("report.png");
-    report_support::screenshot(&browser, page, &png, (1200, 3000));
+    crate::report_support::screenshot(&browser, page, &png, (1200, 3000));
     if let Some(keep) = std::env::var_os("REPORT_SCREENSHOT") {
         std::fs::copy(&png, Path::new(&keep)).unwrap();
     }

@@ -1,7 +1,7 @@
 //! A slow, obviously-correct oracle: serde_json into the typed structs of
 //! `assessment-schema`, then the expected rows of every table as plain values.
 //! Tests compare the flattener's record batches against it, column by column.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, Int64Type, TimestampMicrosecondType};

@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
-mod common;
-
+use crate::common::{V, column};
 use arrow_array::cast::AsArray;
 use assessment_flatten::{FlattenConfig, Flattener, Message};
 use assessment_schema::Table;
-use common::{V, column};
 
-const GOOD: &str = include_str!("../../testdata/real-first-five.ndjson");
+const GOOD: &str = include_str!("../../../testdata/real-first-five.ndjson");
 
 fn good() -> &'static str {
     GOOD.lines().next().unwrap()

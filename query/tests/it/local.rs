@@ -4,15 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::common::{BAD_KINDS, land_default, queries_dir, query, query_csv};
 use arrow::array::{AsArray as _, RecordBatch};
 use arrow::datatypes::Int64Type;
 use assessment_query::{Format, QueryResult, register_warehouse, run_sql, session, write_result};
-use common::{BAD_KINDS, land_default, queries_dir, query, query_csv};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn rt() -> tokio::runtime::Runtime {

@@ -3,16 +3,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
+use crate::common::{V, column};
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use assessment_flatten::{FlattenConfig, Flattened, Flattener, Message};
 use assessment_schema::Table;
 use assessment_schema::coerce::{EXPECTED_EPOCH, EXPECTED_F64, EXPECTED_INT64};
-use common::{V, column};
 
-const GOOD: &str = include_str!("../../testdata/real-first-five.ndjson");
+const GOOD: &str = include_str!("../../../testdata/real-first-five.ndjson");
 
 fn good() -> &'static str {
     GOOD.lines().next().unwrap()

@@ -1,20 +1,18 @@
 //! Local-backend tests: round trip, Delta tables and their log, fencing, recovery, verify,
 //! protocol guards.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::data::{self, TOPIC};
-use common::land::land_range;
+use crate::common::data::{self, TOPIC};
+use crate::common::land::land_range;
 use hdfs_sink::{
     Error, OffsetRange, RotationPolicy, SinkConfig, TopicPartition, VerifyOptions, Violation,
     Warehouse, verify,
 };
 
 async fn open(dir: &tempfile::TempDir) -> Warehouse {
-    Warehouse::open(dir.path().to_str().expect("utf8"), common::config())
+    Warehouse::open(dir.path().to_str().expect("utf8"), crate::common::config())
         .await
         .expect("open")
 }
@@ -121,7 +119,9 @@ async fn round_trip_identical_batches() {
         rej
     );
     // assessments: same rows, grouped by date; row-level check covers them.
-    common::check_rows(&wh, &[0], 100).await.expect("rows");
+    crate::common::check_rows(&wh, &[0], 100)
+        .await
+        .expect("rows");
 
     // Timestamps are INT64 TIMESTAMP(MICROS, UTC) in the Parquet schema.
     let path = dir.path().join(&info.tables[0].files[0].path);
@@ -145,7 +145,7 @@ async fn round_trip_identical_batches() {
         parquet::basic::Compression::ZSTD(_)
     ));
 
-    let report = verify(&wh, &common::verify_options(&[0]))
+    let report = verify(&wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(report.is_ok(), "{report}");
@@ -173,7 +173,7 @@ async fn every_codec_round_trips() {
             .await
             .expect("open");
         land_range(&wh, 3, 10, 40).await;
-        common::check_rows_range(&wh, 3, 10, 40)
+        crate::common::check_rows_range(&wh, 3, 10, 40)
             .await
             .expect("rows");
     }
@@ -207,7 +207,7 @@ async fn empty_tables_get_no_file_but_commit() {
             .count(),
         0
     );
-    let r = verify(&wh, &common::verify_options(&[1]))
+    let r = verify(&wh, &crate::common::verify_options(&[1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -240,7 +240,7 @@ async fn recovery_deletes_nothing_and_returns_next_offsets() {
 
     // Its files are orphans: listed by verify, not violations unless strict; invisible to
     // Delta readers.
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -253,7 +253,7 @@ async fn recovery_deletes_nothing_and_returns_next_offsets() {
     );
     let strict = verify(
         &wh,
-        &common::verify_options(&[0, 1]).with_strict_orphans(true),
+        &crate::common::verify_options(&[0, 1]).with_strict_orphans(true),
     )
     .await
     .expect("verify");
@@ -286,8 +286,19 @@ async fn recovery_deletes_nothing_and_returns_next_offsets() {
     let rep = wh.recover().await.expect("recover");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(20));
     assert_eq!(rep.next_offset(TOPIC, 1), Some(5));
+    let ranges: Vec<OffsetRange> = wh
+        .markers()
+        .await
+        .expect("markers")
+        .iter()
+        .filter(|m| m.partition == 0)
+        .map(|m| OffsetRange {
+            start: m.start,
+            end: m.end,
+        })
+        .collect();
     assert_eq!(
-        rep.committed[&TopicPartition::new(TOPIC, 0)],
+        ranges,
         vec![
             OffsetRange { start: 0, end: 9 },
             OffsetRange { start: 10, end: 19 }
@@ -303,12 +314,12 @@ async fn recovery_deletes_nothing_and_returns_next_offsets() {
 
     // Landing resumes at the next offset; the orphans stay orphans.
     land_range(&wh, 0, 20, 29).await;
-    let r = verify(&wh, &common::verify_options(&[0, 1]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
     assert!(r.orphan_files.len() >= 3, "{r}");
-    common::check_rows_range(&wh, 0, 0, 29)
+    crate::common::check_rows_range(&wh, 0, 0, 29)
         .await
         .expect("rows p0");
 }
@@ -372,7 +383,7 @@ async fn begin_range_guards_offsets() {
     let e = w.commit(0).await.expect_err("must fail");
     assert!(matches!(e.root(), Error::RangeFailed), "{e}");
 
-    let r = verify(&wh, &common::verify_options(&[0]))
+    let r = verify(&wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -453,7 +464,7 @@ async fn verify_reports_each_violation() {
     )
     .expect("write");
 
-    let r = verify(&wh, &common::verify_options(&[0, 1, 2, 3]))
+    let r = verify(&wh, &crate::common::verify_options(&[0, 1, 2, 3]))
         .await
         .expect("verify");
     assert!(!r.is_ok());
@@ -515,7 +526,7 @@ async fn verify_reports_each_violation() {
         .await
         .expect("gap");
     land_range(&wh, 0, 20, 29).await;
-    let r = verify(&wh, &common::verify_options(&[0]))
+    let r = verify(&wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -663,7 +674,9 @@ async fn memory_budget_bounds_buffered_row_groups() {
         infos.push(w.commit(1599).await.expect("commit"));
     }
     assert_eq!(wh.buffered_bytes(), 0, "released at commit");
-    common::check_rows(&wh, &[0, 1], 1600).await.expect("rows");
+    crate::common::check_rows(&wh, &[0, 1], 1600)
+        .await
+        .expect("rows");
     // The budget, not the row-count limit, cut the row groups.
     let raw = dir.path().join(&infos[0].tables[0].files[0].path);
     let reader = parquet::file::reader::SerializedFileReader::new(
@@ -863,8 +876,10 @@ async fn a_second_writer_of_the_same_range_is_fenced() {
     let rep = b.recover().await.expect("recover");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(20));
     land_range(&b, 0, 20, 29).await;
-    common::check_rows_range(&b, 0, 0, 29).await.expect("rows");
-    let r = verify(&b, &common::verify_options(&[0]))
+    crate::common::check_rows_range(&b, 0, 0, 29)
+        .await
+        .expect("rows");
+    let r = verify(&b, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -881,7 +896,7 @@ async fn concurrent_writers_of_different_partitions_all_land() {
         let url = url.clone();
         tasks.push(tokio::spawn(async move {
             // One Warehouse per writer: separate processes as far as the log is concerned.
-            let wh = Warehouse::open(&url, common::config()).await?;
+            let wh = Warehouse::open(&url, crate::common::config()).await?;
             for k in 0..3i64 {
                 let mut w = wh.begin_range(TOPIC, p, k * 20, &data::tables())?;
                 let (raw, acc, rej) = data::batches(p, k * 20, k * 20 + 19);
@@ -900,10 +915,10 @@ async fn concurrent_writers_of_different_partitions_all_land() {
     for p in 0..4 {
         assert_eq!(txn(dir.path(), "rejects", p).await, Some(59));
     }
-    common::check_rows(&first, &[0, 1, 2, 3], 60)
+    crate::common::check_rows(&first, &[0, 1, 2, 3], 60)
         .await
         .expect("rows");
-    let r = verify(&first, &common::verify_options(&[0, 1, 2, 3]))
+    let r = verify(&first, &crate::common::verify_options(&[0, 1, 2, 3]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -938,12 +953,12 @@ async fn a_partly_committed_range_is_landed_again_without_duplicates() {
         meta["rows"]["raw"], 20,
         "the commitInfo counts the whole range"
     );
-    common::check_rows_range(&wh, 0, 0, 29)
+    crate::common::check_rows_range(&wh, 0, 0, 29)
         .await
         .expect("exactly once");
     let r = verify(
         &wh,
-        &common::verify_options(&[0])
+        &crate::common::verify_options(&[0])
             .with_balance(hdfs_sink::Balance::parse("assessments=assessments").expect("rule")),
     )
     .await
@@ -1004,12 +1019,8 @@ async fn a_gap_advances_the_txn_and_is_logged() {
     );
     let rep = open(&dir).await.recover().await.expect("recover");
     assert_eq!(rep.next_offset(TOPIC, 0), Some(20));
-    assert_eq!(
-        rep.gaps[&TopicPartition::new(TOPIC, 0)],
-        vec![OffsetRange { start: 10, end: 19 }]
-    );
     land_range(&wh, 0, 20, 24).await;
-    let r = verify(&wh, &common::verify_options(&[0]))
+    let r = verify(&wh, &crate::common::verify_options(&[0]))
         .await
         .expect("verify");
     assert!(r.is_ok(), "{r}");
@@ -1059,18 +1070,42 @@ async fn a_checkpoint_is_written_every_hundred_versions() {
         .map(|b| b.num_rows())
         .sum();
     assert_eq!(rows, (0..99).filter(|o| data::is_reject(*o)).count());
+
+    // Recovery and fencing read the txns from the checkpoint, not from the versions before
+    // it: with those gone, a fresh warehouse still goes on at 99, once.
+    for v in 1..99 {
+        std::fs::remove_file(log.join(format!("{v:020}.json"))).expect("remove commit");
+    }
+    let wh = open(&dir).await;
+    assert_eq!(
+        wh.recover().await.expect("recover").next_offset(TOPIC, 0),
+        Some(99)
+    );
+    let mut w = wh.begin_range(TOPIC, 0, 99, &tables).expect("begin");
+    let (_, _, rej) = data::batches(0, 99, 99);
+    w.write("rejects", &rej).await.expect("write");
+    w.commit(99).await.expect("commit after the checkpoint");
+    assert_eq!(txn(dir.path(), "rejects", 0).await, Some(99));
+    // A writer that did not recover is fenced by the checkpoint's txn plus version 100.
+    let stale = open(&dir).await;
+    let mut w = stale
+        .begin_range(TOPIC, 0, 99, &tables)
+        .expect("begin stale");
+    w.write("rejects", &rej).await.expect("write");
+    let e = w.commit(99).await.expect_err("the txn is already at 99");
+    assert!(matches!(e.root(), Error::Fenced { .. }), "{e}");
 }
 
 #[tokio::test]
 async fn a_marker_warehouse_is_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(dir.path().join("_commits")).expect("mkdir");
-    let e = Warehouse::open(dir.path().to_str().expect("utf8"), common::config())
+    let e = Warehouse::open(dir.path().to_str().expect("utf8"), crate::common::config())
         .await
         .expect_err("legacy");
     assert!(matches!(e, Error::LegacyLayout { .. }), "{e}");
     assert!(e.to_string().contains("new root"), "{e}");
-    let e = Warehouse::open_existing(dir.path().to_str().expect("utf8"), common::config())
+    let e = Warehouse::open_existing(dir.path().to_str().expect("utf8"), crate::common::config())
         .await
         .expect_err("legacy");
     assert!(matches!(e, Error::LegacyLayout { .. }), "{e}");

@@ -1,7 +1,7 @@
 //! For the report's tests: reading the report's tables back from its HTML, turning `query`'s
 //! JSON answers into the same cells, a headless Chromium, and a decoded screenshot.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

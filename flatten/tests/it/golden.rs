@@ -2,17 +2,15 @@
 
 #![allow(clippy::unwrap_used, clippy::needless_range_loop)]
 
-mod common;
-
+use crate::common::{V, assert_table, column, expected};
 use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMicrosecondType;
 use arrow_array::{Array, RecordBatch};
 use assessment_flatten::{FlattenConfig, Flattened, Flattener, Message};
 use assessment_schema::Table;
 use assessment_schema::event::AssessmentEvent;
-use common::{V, assert_table, column, expected};
 
-const REAL: &str = include_str!("../../testdata/real-first-five.ndjson");
+const REAL: &str = include_str!("../../../testdata/real-first-five.ndjson");
 
 fn land(lines: &[&str]) -> Flattened {
     land_with(FlattenConfig::default(), lines)
