@@ -104,7 +104,7 @@ impl BarChart {
                 let mut chart = builder
                     .x_label_area_size(self.label_room)
                     .y_label_area_size(62)
-                    .build_cartesian_2d((0..last + 1).into_segmented(), 0.0..top)
+                    .build_cartesian_2d((0..last).into_segmented(), 0.0..top)
                     .map_err(err)?;
                 let category = |v: &SegmentValue<usize>| self.label_at(v);
                 chart
@@ -121,10 +121,7 @@ impl BarChart {
                     .map_err(err)?;
                 chart
                     .draw_series(self.values.iter().enumerate().map(|(i, v)| {
-                        let bar = [
-                            (SegmentValue::Exact(i), 0.0),
-                            (SegmentValue::Exact(i + 1), *v),
-                        ];
+                        let bar = [(SegmentValue::Exact(i), 0.0), (end_of(i, last), *v)];
                         let mut r = Rectangle::new(bar, self.color(i).filled());
                         r.set_margin(0, 0, 2, 2);
                         r
@@ -135,7 +132,7 @@ impl BarChart {
                 let mut chart = builder
                     .x_label_area_size(44)
                     .y_label_area_size(self.label_room)
-                    .build_cartesian_2d(0.0..top, (0..last + 1).into_segmented())
+                    .build_cartesian_2d(0.0..top, (0..last).into_segmented())
                     .map_err(err)?;
                 // Category i is drawn at row last - i: the first category on top.
                 let category = |v: &SegmentValue<usize>| self.label_at(&flip(v, last));
@@ -154,10 +151,7 @@ impl BarChart {
                 chart
                     .draw_series(self.values.iter().enumerate().map(|(i, v)| {
                         let row = last - i;
-                        let bar = [
-                            (0.0, SegmentValue::Exact(row)),
-                            (*v, SegmentValue::Exact(row + 1)),
-                        ];
+                        let bar = [(0.0, SegmentValue::Exact(row)), (*v, end_of(row, last))];
                         let mut r = Rectangle::new(bar, self.color(i).filled());
                         r.set_margin(2, 2, 0, 0);
                         r
@@ -186,14 +180,24 @@ impl BarChart {
     }
 }
 
-/// The category drawn at row `v` of a horizontal chart (row `last - i` shows category `i`).
-/// The segmented axis has one row past `last` (bars span `row..row + 1`): it has no
-/// category and no label.
+/// The category drawn at row `v` of a horizontal chart (row `last - i` shows category `i`);
+/// the axis' end has no category and no label.
 fn flip(v: &SegmentValue<usize>, last: usize) -> SegmentValue<usize> {
     match v {
         SegmentValue::Exact(i) if *i <= last => SegmentValue::Exact(last - i),
         SegmentValue::CenterOf(i) if *i <= last => SegmentValue::CenterOf(last - i),
         _ => SegmentValue::Last,
+    }
+}
+
+/// The far edge of segment `i` of an axis of segments `0..=last`: the next one's start, or
+/// the axis' end for the last (the axis has exactly one segment per category, no empty one
+/// at the end).
+fn end_of(i: usize, last: usize) -> SegmentValue<usize> {
+    if i >= last {
+        SegmentValue::Last
+    } else {
+        SegmentValue::Exact(i + 1)
     }
 }
 

@@ -9,6 +9,8 @@ use crate::Result;
 
 /// Exam names longer than this are cut in chart labels (the table has them whole).
 const LABEL_CHARS: usize = 46;
+/// Most questions drawn in the difficulty chart (the hardest; the table has them all).
+const QUESTION_BARS: usize = 30;
 /// A name for a null exam name.
 const NO_NAME: &str = "(no exam name)";
 
@@ -160,7 +162,7 @@ pub(crate) fn difficulty(data: &ReportData) -> Result<String> {
     let label = |id: &Option<String>, attempts: i64| {
         format!(
             "{} (n={})",
-            short(id.as_deref().unwrap_or("?"), 9),
+            short(id.as_deref().unwrap_or("?"), 13),
             int(attempts)
         )
     };
@@ -172,9 +174,17 @@ pub(crate) fn difficulty(data: &ReportData) -> Result<String> {
     .bars(
         data.questions
             .iter()
+            .take(QUESTION_BARS)
             .map(|q| (label(&q.question_id, q.attempts), q.correct_pct)),
     );
     chart.value_max = Some(100.0);
+    // Question ids are long: one row each, the label beside its bar.
+    chart.orientation = Orientation::Horizontal;
+    chart.label_room = 150;
+    chart.size = (
+        540,
+        80 + 26 * data.questions.len().clamp(4, QUESTION_BARS) as u32,
+    );
     let mut table = Table::new(
         "question-difficulty",
         &[
@@ -192,9 +202,17 @@ pub(crate) fn difficulty(data: &ReportData) -> Result<String> {
             dec1(Some(q.correct_pct)),
         ]);
     }
+    let shown = if data.questions.len() > QUESTION_BARS {
+        format!(
+            " The chart shows the {QUESTION_BARS} hardest of {} questions; the table lists all.",
+            int(data.questions.len() as i64)
+        )
+    } else {
+        String::new()
+    };
     let note = format!(
         "Per question of <b>{}</b>: the share of attempts whose <code>user_result</code> is \
-         'correct'; n is the number of attempts behind each bar.",
+         'correct'; n is the number of attempts behind each bar.{shown}",
         escape(exam)
     );
     Ok(card(&title, &note, &chart.to_svg()?, &table, false))
