@@ -11,11 +11,12 @@ use std::future::IntoFuture as _;
 use std::sync::Once;
 use std::time::Duration;
 
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use deltalake_core::kernel::engine::arrow_conversion::TryFromArrow;
 use deltalake_core::kernel::transaction::TransactionError;
 use deltalake_core::kernel::transaction::{CommitBuilder, CommitConflictError, CommitProperties};
 use deltalake_core::kernel::{Action, Add, StructField, StructType, Transaction};
+use deltalake_core::logstore::LogStoreRef;
 use deltalake_core::operations::create::CreateBuilder;
 use deltalake_core::protocol::{DeltaOperation, OutputMode, SaveMode};
 use deltalake_core::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
@@ -215,22 +216,68 @@ impl TableLog {
         delta_error(&self.name, &self.url, version, e)
     }
 
-    /// `fut`, unless it takes longer than `limit`: then [`Error::LogTimeout`] (the inner
-    /// result is the operation's own).
+    fn not_a_table(&self) -> Error {
+        Error::NotATable {
+            table: self.name.clone(),
+            url: self.url.to_string(),
+        }
+    }
+
+    /// `fut`'s result, its error mapped by `map_err`, unless it takes longer than `limit`:
+    /// then [`Error::LogTimeout`].
     async fn bounded<T, E>(
         &self,
         op: impl FnOnce() -> String,
         limit: Duration,
         fut: impl Future<Output = std::result::Result<T, E>>,
-    ) -> Result<std::result::Result<T, E>> {
-        tokio::time::timeout(limit, fut)
-            .await
-            .map_err(|_| Error::LogTimeout {
+        map_err: impl FnOnce(E) -> Error,
+    ) -> Result<T> {
+        match tokio::time::timeout(limit, fut).await {
+            Ok(r) => r.map_err(map_err),
+            Err(_) => Err(Error::LogTimeout {
                 table: self.name.clone(),
                 url: self.url.to_string(),
                 op: op(),
                 after: limit,
-            })
+            }),
+        }
+    }
+
+    fn stalls(&self, reopening: &'static str) -> Stalls<'_> {
+        Stalls {
+            log: self,
+            reopening,
+            count: 0,
+        }
+    }
+
+    /// `read` on the log store of the loaded table `t`, bounded by `limit` (see
+    /// [`bounded`](Self::bounded)); a read that stalls is done again through a fresh log store
+    /// (new storage connections), up to [`STALL_RETRIES`] times.
+    async fn on_store<T, E, Fut>(
+        &self,
+        t: &DeltaTable,
+        op: impl Fn() -> String + Sync,
+        limit: Duration,
+        read: impl Fn(LogStoreRef) -> Fut + Sync,
+        map_err: impl Fn(E) -> Error + Sync,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = std::result::Result<T, E>> + Send,
+        T: Send,
+        E: Send,
+    {
+        let mut stalls = self.stalls("reading through a fresh store");
+        let mut store = t.log_store();
+        loop {
+            let r = self
+                .bounded(&op, limit, read(store.clone()), &map_err)
+                .await;
+            if !stalls.retry(&r) {
+                return r;
+            }
+            store = self.fresh_table()?.log_store();
+        }
     }
 
     fn builder(&self) -> Result<DeltaTableBuilder> {
@@ -239,46 +286,57 @@ impl TableLog {
             .with_storage_options(self.storage_options.clone()))
     }
 
+    /// A table with new storage connections, not loaded.
+    fn fresh_table(&self) -> Result<DeltaTable> {
+        self.builder()?.build().map_err(|e| self.err(None, e))
+    }
+
     /// Load (or refresh) the table. `Ok(false)` if it is not a Delta table (no log). A load
     /// that stalls past the op timeout is tried again on a fresh table (new storage
     /// connections), up to [`STALL_RETRIES`] times.
     async fn refresh(&self, st: &mut LogState) -> Result<bool> {
-        let mut stalled = 0;
+        let mut stalls = self.stalls("reopening the table");
         loop {
-            match self.refresh_once(st).await {
-                Err(e @ Error::LogTimeout { .. }) if stalled < STALL_RETRIES => {
-                    stalled += 1;
-                    warn!(table = %self.name, error = %e, "log stalled; reopening the table");
-                    st.table = None;
-                }
-                r => return r,
+            let r = self.refresh_once(st).await;
+            if !stalls.retry(&r) {
+                return r;
             }
+            st.table = None;
         }
     }
 
     async fn refresh_once(&self, st: &mut LogState) -> Result<bool> {
         if let Some(t) = st.table.as_mut() {
+            let update = t.update_incremental(None);
             self.bounded(
                 || "refresh".to_owned(),
                 self.op_timeout,
-                t.update_incremental(None),
+                update,
+                |e| self.err(None, e),
             )
-            .await?
-            .map_err(|e| delta_error(&self.name, &self.url, None, e))?;
+            .await?;
             return Ok(true);
         }
-        let mut t = self.builder()?.build().map_err(|e| self.err(None, e))?;
-        match self
-            .bounded(|| "load".to_owned(), self.op_timeout, t.load())
-            .await?
-        {
-            Ok(()) => {
-                st.table = Some(t);
-                Ok(true)
+        let mut t = self.fresh_table()?;
+        let load = async {
+            match t.load().await {
+                Ok(()) => Ok(true),
+                Err(DeltaTableError::NotATable(_)) => Ok(false),
+                Err(e) => Err(e),
             }
-            Err(DeltaTableError::NotATable(_)) => Ok(false),
-            Err(e) => Err(self.err(None, e)),
+        };
+        let loaded = self
+            .bounded(
+                || "load".to_owned(),
+                self.op_timeout,
+                load,
+                |e| self.err(None, e),
+            )
+            .await?;
+        if loaded {
+            st.table = Some(t);
         }
+        Ok(loaded)
     }
 
     /// The Delta schema of a table landed from `schema`: its columns, plus the date partition
@@ -325,8 +383,13 @@ impl TableLog {
                 .with_configuration_property(TableProperty::CheckpointInterval, Some("100"))
                 .into_future();
             let created = self
-                .bounded(|| "create".to_owned(), self.op_timeout, create)
-                .await?;
+                .bounded(
+                    || "create".to_owned(),
+                    self.op_timeout,
+                    create,
+                    |e| self.err(Some(0), e),
+                )
+                .await;
             match created {
                 Ok(t) => {
                     info!(table = %self.name, url = %self.url, "delta table created");
@@ -334,19 +397,19 @@ impl TableLog {
                     return Ok(());
                 }
                 Err(e) => {
+                    let Some(cause) = delta_source(&e) else {
+                        return Err(e);
+                    };
                     // Another process may have created it in the meantime.
-                    debug!(table = %self.name, error = %e, "create failed; re-reading the log");
+                    debug!(table = %self.name, error = %cause, "create failed; re-reading the log");
                     if !self.refresh(&mut st).await? {
-                        return Err(self.err(Some(0), e));
+                        return Err(e);
                     }
                 }
             }
         }
         let Some(t) = st.table.as_ref() else {
-            return Err(Error::NotATable {
-                table: self.name.clone(),
-                url: self.url.to_string(),
-            });
+            return Err(self.not_a_table());
         };
         let snap = t.snapshot().map_err(|e| self.err(None, e))?;
         let have = snap.schema();
@@ -466,31 +529,7 @@ impl TableLog {
         t: &DeltaTable,
         latest: i64,
     ) -> Result<Option<(i64, BTreeMap<String, i64>)>> {
-        use object_store::ObjectStoreExt as _;
-        let store = t.log_store().object_store(None);
-        let log = t.log_store().log_path().clone();
-        let get = |name: &str| {
-            let path = log.clone().join(name);
-            let store = store.clone();
-            async move {
-                match async { store.get(&path).await?.bytes().await }.await {
-                    Ok(b) => Ok(Some(b)),
-                    Err(object_store::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err(e),
-                }
-            }
-        };
-        let os_err = |e: object_store::Error| self.err(None, DeltaTableError::from(e));
-        let read = |name: String| {
-            let fetch = get(&name);
-            self.bounded(
-                move || format!("read _delta_log/{name}"),
-                self.op_timeout,
-                fetch,
-            )
-        };
-        let hint = read(checkpoint::LAST_CHECKPOINT.to_owned()).await?;
-        let Some(hint) = hint.map_err(os_err)? else {
+        let Some(hint) = self.read_log_file(t, checkpoint::LAST_CHECKPOINT).await? else {
             return Ok(None);
         };
         let Some(files) = checkpoint::files_of_hint(&hint) else {
@@ -503,7 +542,7 @@ impl TableLog {
         }
         let mut txns = BTreeMap::new();
         for part in &files.parts {
-            let Some(bytes) = read(part.clone()).await?.map_err(os_err)? else {
+            let Some(bytes) = self.read_log_file(t, part).await? else {
                 warn!(table = %self.name, part, "checkpoint part missing; replaying the log from version 0");
                 return Ok(None);
             };
@@ -516,6 +555,28 @@ impl TableLog {
         }
         debug!(table = %self.name, version = files.version, apps = txns.len(), "txns from checkpoint");
         Ok(Some((files.version, txns)))
+    }
+
+    /// The bytes of `_delta_log/<name>`, `None` if there is no such file.
+    async fn read_log_file(&self, t: &DeltaTable, name: &str) -> Result<Option<bytes::Bytes>> {
+        use object_store::ObjectStoreExt as _;
+        let get = |log: LogStoreRef| async move {
+            let store = log.object_store(None);
+            let path = log.log_path().clone().join(name);
+            match async { store.get(&path).await?.bytes().await }.await {
+                Ok(b) => Ok(Some(b)),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        self.on_store(
+            t,
+            || format!("read _delta_log/{name}"),
+            self.op_timeout,
+            get,
+            |e| self.err(None, DeltaTableError::from(e)),
+        )
+        .await
     }
 
     /// Commit `adds` with `txn(app_id, meta.end)` and `meta` in the commitInfo, if the table's
@@ -538,10 +599,7 @@ impl TableLog {
         let app = app_id(tp);
         let mut st = self.state.lock().await;
         if !self.refresh(&mut st).await? {
-            return Err(Error::NotATable {
-                table: self.name.clone(),
-                url: self.url.to_string(),
-            });
+            return Err(self.not_a_table());
         }
         let found = self.txn_of(&mut st, &app).await?;
         let fenced = |found: Option<i64>| Error::Fenced {
@@ -555,28 +613,10 @@ impl TableLog {
             return Err(fenced(found));
         }
         let Some(table) = st.table.as_ref() else {
-            return Err(Error::NotATable {
-                table: self.name.clone(),
-                url: self.url.to_string(),
-            });
+            return Err(self.not_a_table());
         };
         let base = table.version();
-        let meta_json = serde_json::to_value(meta).map_err(|e| Error::CorruptLog {
-            table: self.name.clone(),
-            url: self.url.to_string(),
-            version: None,
-            reason: e.to_string(),
-        })?;
-        let props = CommitProperties::default()
-            .with_application_transaction(Transaction::new_with_last_update(
-                &app,
-                meta.end,
-                Some(meta.committed_at_ms as i64),
-            ))
-            .with_metadata([(COMMIT_INFO_KEY.to_owned(), meta_json)])
-            .with_create_checkpoint(true)
-            .with_cleanup_expired_logs(Some(false))
-            .with_max_retries(100);
+        let props = self.range_commit_props(&app, meta)?;
         let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
         let operation = DeltaOperation::StreamingUpdate {
             output_mode: OutputMode::Append,
@@ -591,29 +631,64 @@ impl TableLog {
             .with_actions(actions)
             .build(Some(snap), table.log_store(), operation)
             .into_future();
-        let failed = match self
-            .bounded(|| "commit".to_owned(), self.op_timeout * 4, commit)
-            .await
-        {
-            Ok(Ok(done)) => {
+        let committed = self
+            .bounded(
+                || "commit".to_owned(),
+                self.op_timeout * 4,
+                commit,
+                |e| self.err(base.map(|b| b as i64 + 1), e),
+            )
+            .await;
+        let failed = match committed {
+            Ok(done) => {
                 failpoint::hit("commit.after_log");
                 let version = done.version() as i64;
                 debug!(table = %self.name, version, topic = %tp.topic, partition = tp.partition,
                     end = meta.end, retries = done.metrics.num_retries, "delta commit");
                 return Ok(version);
             }
-            Ok(Err(DeltaTableError::Transaction {
-                source: TransactionError::CommitConflict(CommitConflictError::ConcurrentTransaction),
-            })) => {
+            Err(e) if delta_source(&e).is_some_and(is_concurrent_transaction) => {
                 self.refresh(&mut st).await?;
                 let found = self.txn_of(&mut st, &app).await?;
                 return Err(fenced(found));
             }
-            Ok(Err(e)) => self.err(base.map(|b| b as i64 + 1), e),
-            Err(timeout) => timeout,
+            Err(e) => e,
         };
         warn!(table = %self.name, error = %failed, "delta commit failed; checking whether it landed");
-        match self.find_nonce(&mut st, base, &meta.nonce).await {
+        self.landed(&mut st, base, &meta.nonce, failed).await
+    }
+
+    /// The commit properties of a range: its txn, its `hdfsSink` commitInfo entry, a
+    /// checkpoint when due, no log cleanup, delta-rs's retries past non-conflicting commits.
+    fn range_commit_props(&self, app: &str, meta: &SinkMeta) -> Result<CommitProperties> {
+        let meta_json = serde_json::to_value(meta).map_err(|e| Error::CorruptLog {
+            table: self.name.clone(),
+            url: self.url.to_string(),
+            version: None,
+            reason: e.to_string(),
+        })?;
+        Ok(CommitProperties::default()
+            .with_application_transaction(Transaction::new_with_last_update(
+                app,
+                meta.end,
+                Some(meta.committed_at_ms as i64),
+            ))
+            .with_metadata([(COMMIT_INFO_KEY.to_owned(), meta_json)])
+            .with_create_checkpoint(true)
+            .with_cleanup_expired_logs(Some(false))
+            .with_max_retries(100))
+    }
+
+    /// After a commit failed with `failed` in a way that may have landed it: the version
+    /// after `base` that carries `nonce`, else `failed`.
+    async fn landed(
+        &self,
+        st: &mut LogState,
+        base: Option<u64>,
+        nonce: &str,
+        failed: Error,
+    ) -> Result<i64> {
+        match self.find_nonce(st, base, nonce).await {
             Ok(Some(version)) => Ok(version),
             Ok(None) => Err(failed),
             Err(check) => {
@@ -651,26 +726,15 @@ impl TableLog {
     /// Version `v`'s commit, `None` if it does not exist. A read that stalls is tried again
     /// through a fresh log store (new storage connections), up to [`STALL_RETRIES`] times.
     async fn read_version(&self, t: &DeltaTable, v: i64) -> Result<Option<LoggedCommit>> {
-        let mut fresh: Option<DeltaTable> = None;
-        let mut stalled = 0;
-        let bytes = loop {
-            let store = fresh.as_ref().unwrap_or(t).log_store();
-            let read = self
-                .bounded(
-                    || format!("read version {v}"),
-                    self.op_timeout,
-                    store.read_commit_entry(v as u64),
-                )
-                .await;
-            match read {
-                Err(e) if stalled < STALL_RETRIES => {
-                    stalled += 1;
-                    warn!(table = %self.name, error = %e, "log stalled; reading through a fresh store");
-                    fresh = Some(self.builder()?.build().map_err(|e| self.err(None, e))?);
-                }
-                r => break r?.map_err(|e| self.err(Some(v), e))?,
-            }
-        };
+        let bytes = self
+            .on_store(
+                t,
+                || format!("read version {v}"),
+                self.op_timeout,
+                |log| async move { log.read_commit_entry(v as u64).await },
+                |e| self.err(Some(v), e),
+            )
+            .await?;
         match bytes {
             None => Ok(None),
             Some(b) => self.parse_commit(v, &b).map(Some),
@@ -838,16 +902,10 @@ impl TableLog {
     ) -> Result<Rewrite> {
         let mut st = self.state.lock().await;
         if !self.refresh(&mut st).await? {
-            return Err(Error::NotATable {
-                table: self.name.clone(),
-                url: self.url.to_string(),
-            });
+            return Err(self.not_a_table());
         }
         let Some(table) = st.table.as_ref() else {
-            return Err(Error::NotATable {
-                table: self.name.clone(),
-                url: self.url.to_string(),
-            });
+            return Err(self.not_a_table());
         };
         if table.version().map_or(-1, |v| v as i64) != base {
             return Ok(Rewrite::Stale);
@@ -866,34 +924,28 @@ impl TableLog {
             .with_actions(actions)
             .build(Some(snap), table.log_store(), operation)
             .into_future();
-        let failed = match self
-            .bounded(|| "rewrite commit".to_owned(), self.op_timeout * 4, commit)
-            .await
-        {
-            Ok(Ok(done)) => {
+        let committed = self
+            .bounded(
+                || "rewrite commit".to_owned(),
+                self.op_timeout * 4,
+                commit,
+                |e| self.err(Some(base + 1), e),
+            )
+            .await;
+        let failed = match committed {
+            Ok(done) => {
                 let version = done.version() as i64;
                 debug!(table = %self.name, version, "delta rewrite committed");
                 return Ok(Rewrite::Committed(version));
             }
-            // Not committed: the log moved past `base` (seen before writing, or the version
-            // file already existed), or delta-rs found a conflict.
-            Ok(Err(DeltaTableError::Transaction {
-                source: TransactionError::MaxCommitAttempts(_) | TransactionError::CommitConflict(_),
-            }))
-            | Ok(Err(DeltaTableError::VersionAlreadyExists(_))) => return Ok(Rewrite::Stale),
-            Ok(Err(e)) => self.err(Some(base + 1), e),
-            Err(timeout) => timeout,
+            Err(e) if delta_source(&e).is_some_and(is_stale_rewrite) => return Ok(Rewrite::Stale),
+            Err(e) => e,
         };
         warn!(table = %self.name, error = %failed, "delta rewrite failed; checking whether it landed");
         let from = u64::try_from(base).ok();
-        match self.find_nonce(&mut st, from, nonce).await {
-            Ok(Some(version)) => Ok(Rewrite::Committed(version)),
-            Ok(None) => Err(failed),
-            Err(check) => {
-                warn!(table = %self.name, error = %check, "could not re-read the log");
-                Err(failed)
-            }
-        }
+        self.landed(&mut st, from, nonce, failed)
+            .await
+            .map(Rewrite::Committed)
     }
 
     /// Every file under the table directory (the log's too), with size and modification
@@ -907,8 +959,8 @@ impl TableLog {
         let Some(t) = st.table.as_ref() else {
             return Ok(Vec::new());
         };
-        let store = t.object_store();
-        let listing = async {
+        let list = |log: LogStoreRef| async move {
+            let store = log.object_store(None);
             let mut out = Vec::new();
             let mut listing = store.list(None);
             while let Some(meta) = listing.next().await {
@@ -921,10 +973,68 @@ impl TableLog {
             }
             Ok::<_, object_store::Error>(out)
         };
-        self.bounded(|| "list".to_owned(), self.op_timeout * 4, listing)
-            .await?
-            .map_err(|e| self.err(None, DeltaTableError::from(e)))
+        self.on_store(
+            t,
+            || "list".to_owned(),
+            self.op_timeout * 4,
+            list,
+            |e| self.err(None, DeltaTableError::from(e)),
+        )
+        .await
     }
+}
+
+/// The stall retries of one log operation: after an [`Error::LogTimeout`] the operation is
+/// done again on fresh storage connections, up to [`STALL_RETRIES`] times.
+struct Stalls<'a> {
+    log: &'a TableLog,
+    /// What doing it again means, for the log.
+    reopening: &'static str,
+    count: u32,
+}
+
+impl Stalls<'_> {
+    /// Whether to do the operation again after `r`: it stalled and retries are left.
+    fn retry<T>(&mut self, r: &Result<T>) -> bool {
+        match r {
+            Err(e @ Error::LogTimeout { .. }) if self.count < STALL_RETRIES => {
+                self.count += 1;
+                warn!(table = %self.log.name, error = %e, "log stalled; {}", self.reopening);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The delta-rs error inside an [`Error::Delta`].
+fn delta_source(e: &Error) -> Option<&DeltaTableError> {
+    match e {
+        Error::Delta { source, .. } => Some(source),
+        _ => None,
+    }
+}
+
+/// A range's commit lost to a writer of the same partition (a concurrent transaction of the
+/// same app id).
+fn is_concurrent_transaction(e: &DeltaTableError) -> bool {
+    matches!(
+        e,
+        DeltaTableError::Transaction {
+            source: TransactionError::CommitConflict(CommitConflictError::ConcurrentTransaction),
+        }
+    )
+}
+
+/// A rewrite not committed because the log moved past its base (seen before writing, or the
+/// version file already existed), or delta-rs found a conflict.
+fn is_stale_rewrite(e: &DeltaTableError) -> bool {
+    matches!(
+        e,
+        DeltaTableError::Transaction {
+            source: TransactionError::MaxCommitAttempts(_) | TransactionError::CommitConflict(_),
+        } | DeltaTableError::VersionAlreadyExists(_)
+    )
 }
 
 /// Replay adds and removes: the active files, in the order they were added.
@@ -969,171 +1079,6 @@ fn decode_path(p: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| p.to_owned())
 }
 
-/// Delta stats JSON of a file: `numRecords`, and `minValues` / `maxValues` / `nullCount` of
-/// the top-level primitive columns whose Parquet statistics are present. Timestamps are
-/// written in milliseconds (the stats format): minima floored, maxima ceiled, so that the
-/// bounds still hold for the microsecond values.
-pub(crate) fn stats_json(
-    schema: &SchemaRef,
-    meta: &parquet::file::metadata::ParquetMetaData,
-    rows: u64,
-) -> String {
-    use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
-
-    let mut mins = serde_json::Map::new();
-    let mut maxs = serde_json::Map::new();
-    let mut nulls = serde_json::Map::new();
-    let parquet_schema = meta.file_metadata().schema_descr();
-    let groups = meta.row_groups();
-    for field in schema.fields() {
-        if field.data_type().is_nested() {
-            continue;
-        }
-        let Ok(conv) = StatisticsConverter::try_new(field.name(), schema, parquet_schema) else {
-            continue;
-        };
-        if let Ok(n) = conv.row_group_null_counts(groups.iter())
-            && n.null_count() == 0
-        {
-            let total: u64 = n.values().iter().sum();
-            nulls.insert(field.name().clone(), total.into());
-        }
-        if let (Ok(lo), Ok(hi)) = (
-            conv.row_group_mins(groups.iter()),
-            conv.row_group_maxes(groups.iter()),
-        ) && lo.null_count() == 0
-            && hi.null_count() == 0
-            && !lo.is_empty()
-        {
-            if let Some(v) = reduce(lo.as_ref(), field.data_type(), true) {
-                mins.insert(field.name().clone(), v);
-            }
-            if let Some(v) = reduce(hi.as_ref(), field.data_type(), false) {
-                maxs.insert(field.name().clone(), v);
-            }
-        }
-    }
-    let mut stats = serde_json::Map::new();
-    stats.insert("numRecords".into(), rows.into());
-    stats.insert("minValues".into(), mins.into());
-    stats.insert("maxValues".into(), maxs.into());
-    stats.insert("nullCount".into(), nulls.into());
-    serde_json::Value::Object(stats).to_string()
-}
-
-use arrow_array::Array;
-
-/// The minimum (or maximum) of the row groups' bounds as a stats JSON value; `None` for types
-/// without a JSON form here.
-fn reduce(a: &dyn Array, t: &DataType, min: bool) -> Option<serde_json::Value> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::*;
-    fn pick<T: PartialOrd + Copy>(it: impl Iterator<Item = T>, min: bool) -> Option<T> {
-        it.reduce(|a, b| {
-            let better = if min { b < a } else { b > a };
-            if better { b } else { a }
-        })
-    }
-    macro_rules! num {
-        ($ty:ty) => {
-            pick(a.as_primitive::<$ty>().values().iter().copied(), min).map(serde_json::Value::from)
-        };
-    }
-    match t {
-        DataType::Int8 => num!(Int8Type),
-        DataType::Int16 => num!(Int16Type),
-        DataType::Int32 => num!(Int32Type),
-        DataType::Int64 => num!(Int64Type),
-        DataType::UInt8 => num!(UInt8Type),
-        DataType::UInt16 => num!(UInt16Type),
-        DataType::UInt32 => num!(UInt32Type),
-        DataType::UInt64 => num!(UInt64Type),
-        DataType::Float32 => {
-            let v = pick(
-                a.as_primitive::<Float32Type>().values().iter().copied(),
-                min,
-            )?;
-            v.is_finite().then(|| serde_json::Value::from(f64::from(v)))
-        }
-        DataType::Float64 => {
-            let v = pick(
-                a.as_primitive::<Float64Type>().values().iter().copied(),
-                min,
-            )?;
-            v.is_finite().then(|| serde_json::Value::from(v))
-        }
-        DataType::Boolean => {
-            let b = a.as_boolean();
-            let vals: Vec<bool> = (0..b.len()).map(|i| b.value(i)).collect();
-            pick(vals.into_iter(), min).map(serde_json::Value::from)
-        }
-        DataType::Utf8 => {
-            // Parquet may truncate string bounds; a truncated maximum is not a bound, so only
-            // minima are kept for strings.
-            if !min {
-                return None;
-            }
-            let s = a.as_string::<i32>();
-            (0..s.len())
-                .map(|i| s.value(i))
-                .min()
-                .map(|v| serde_json::Value::from(v.to_owned()))
-        }
-        DataType::Date32 => {
-            let v = pick(a.as_primitive::<Date32Type>().values().iter().copied(), min)?;
-            Some(crate::names::format_day(i64::from(v)).into())
-        }
-        DataType::Timestamp(unit, _) => {
-            let vals: Vec<i64> = match unit {
-                TimeUnit::Second => a.as_primitive::<TimestampSecondType>().values().to_vec(),
-                TimeUnit::Millisecond => a
-                    .as_primitive::<TimestampMillisecondType>()
-                    .values()
-                    .to_vec(),
-                TimeUnit::Microsecond => a
-                    .as_primitive::<TimestampMicrosecondType>()
-                    .values()
-                    .to_vec(),
-                TimeUnit::Nanosecond => a
-                    .as_primitive::<TimestampNanosecondType>()
-                    .values()
-                    .to_vec(),
-            };
-            let per_ms: i64 = match unit {
-                TimeUnit::Second => return pick(vals.into_iter(), min).map(|s| ts_ms(s * 1000)),
-                TimeUnit::Millisecond => 1,
-                TimeUnit::Microsecond => 1_000,
-                TimeUnit::Nanosecond => 1_000_000,
-            };
-            let v = pick(vals.into_iter(), min)?;
-            let ms = if min {
-                v.div_euclid(per_ms)
-            } else {
-                v.div_euclid(per_ms) + i64::from(v.rem_euclid(per_ms) != 0)
-            };
-            Some(ts_ms(ms))
-        }
-        _ => None,
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of milliseconds since the epoch.
-fn ts_ms(ms: i64) -> serde_json::Value {
-    let day = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (h, m, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    format!(
-        "{}T{h:02}:{m:02}:{s:02}.{milli:03}Z",
-        crate::names::format_day(day)
-    )
-    .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1147,22 +1092,7 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_floor_and_ceil_to_milliseconds() {
-        let arr = arrow_array::TimestampMicrosecondArray::from(vec![1_500, 2_001]);
-        let t = DataType::Timestamp(TimeUnit::Microsecond, None);
-        assert_eq!(
-            reduce(&arr, &t, true),
-            Some("1970-01-01T00:00:00.001Z".into())
-        );
-        assert_eq!(
-            reduce(&arr, &t, false),
-            Some("1970-01-01T00:00:00.003Z".into())
-        );
-        let arr = arrow_array::TimestampMicrosecondArray::from(vec![-1]);
-        assert_eq!(
-            reduce(&arr, &t, true),
-            Some("1969-12-31T23:59:59.999Z".into())
-        );
+    fn paths_are_decoded() {
         assert_eq!(
             decode_path("date%3D2024-01-01/a%20b.parquet"),
             "date=2024-01-01/a b.parquet"

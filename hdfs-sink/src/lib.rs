@@ -191,6 +191,7 @@ mod hive;
 mod maintenance;
 mod marker;
 mod names;
+mod stats;
 mod storage;
 mod verify;
 mod warehouse;

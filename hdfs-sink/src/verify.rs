@@ -6,11 +6,11 @@ use std::fmt;
 use futures::StreamExt;
 use parquet::file::metadata::{FooterTail, ParquetMetaDataReader};
 
-use crate::delta::active_files;
+use crate::delta::{SinkMeta, active_files};
 use crate::error::{Op, Result};
 use crate::names::{self, DELTA_LOG_DIR, OffsetRange, TopicPartition};
 use crate::storage::with_retry;
-use crate::warehouse::{Warehouse, markers_of};
+use crate::warehouse::{Inner, TableHistory, Warehouse, markers_of};
 
 /// A balance rule checked per committed range: `rows(total) == Σ rows(parts)`, e.g.
 /// `raw = assessments + rejects`.
@@ -417,96 +417,140 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
         url: warehouse.url().to_owned(),
         ..VerifyReport::default()
     };
+    let histories = read_histories(inner, &mut report).await?;
+    report.markers = markers_of(&histories).len();
+    report.accepted_gaps = warehouse.gaps().await.unwrap_or_default();
+    let gaps = gaps_by_partition(&report.accepted_gaps);
+    for h in &histories {
+        check_contiguity(h, options, &gaps, &mut report);
+    }
+    count_rows(&histories, &mut report);
+    check_balances(&histories, options, &mut report);
+    let (referenced, to_check) = active_file_checks(&histories);
+    let results = check_files(warehouse, to_check, options.concurrency).await;
+    report.files_checked = results.len();
+    report.violations.extend(results.into_iter().flatten());
+    if !options.allow_uncommitted_files {
+        list_orphans(inner, &histories, &referenced, options, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Every table's commits; a table whose log cannot be read is a [`Violation::CorruptLog`].
+async fn read_histories(inner: &Inner, report: &mut VerifyReport) -> Result<Vec<TableHistory>> {
     let mut histories = Vec::new();
     for name in inner.table_names().await? {
         match inner.table_log(&name)?.commits().await {
-            Ok(commits) => histories.push(crate::warehouse::TableHistory { name, commits }),
+            Ok(commits) => histories.push(TableHistory { name, commits }),
             Err(e) => report.violations.push(Violation::CorruptLog {
                 table: name,
                 reason: e.to_string(),
             }),
         }
     }
-    let markers = markers_of(&histories);
-    report.markers = markers.len();
-    report.accepted_gaps = warehouse.gaps().await.unwrap_or_default();
+    Ok(histories)
+}
+
+/// The accepted gaps per partition, sorted by start.
+fn gaps_by_partition(
+    accepted: &[(TopicPartition, OffsetRange)],
+) -> HashMap<TopicPartition, Vec<OffsetRange>> {
     let mut gaps: HashMap<TopicPartition, Vec<OffsetRange>> = HashMap::new();
-    for (tp, g) in &report.accepted_gaps {
+    for (tp, g) in accepted {
         gaps.entry(tp.clone()).or_default().push(*g);
     }
     for v in gaps.values_mut() {
         v.sort();
     }
+    gaps
+}
 
-    // Contiguity per table and partition: each commit covers table_start..=end.
-    for h in &histories {
-        let mut by_tp: BTreeMap<TopicPartition, Vec<OffsetRange>> = BTreeMap::new();
-        for m in h.commits.iter().filter_map(|c| c.sink.as_ref()) {
-            if m.kind == "gap" {
-                continue;
-            }
-            by_tp
-                .entry(TopicPartition::new(m.topic.clone(), m.partition))
-                .or_default()
-                .push(OffsetRange {
-                    start: m.table_start,
-                    end: m.end,
-                });
+/// Contiguity of one table per partition: each commit covers `table_start..=end`. Also
+/// widens the partitions' summaries (ranges, first and last offset).
+fn check_contiguity(
+    h: &TableHistory,
+    options: &VerifyOptions,
+    gaps: &HashMap<TopicPartition, Vec<OffsetRange>>,
+    report: &mut VerifyReport,
+) {
+    let mut by_tp: BTreeMap<TopicPartition, Vec<OffsetRange>> = BTreeMap::new();
+    for m in h.commits.iter().filter_map(|c| c.sink.as_ref()) {
+        if m.kind == "gap" {
+            continue;
         }
-        for (tp, ranges) in &mut by_tp {
-            ranges.sort();
-            let tp_gaps = gaps.get(tp).map(Vec::as_slice).unwrap_or(&[]);
-            if let (Some(&expected), Some(first)) = (options.start_offsets.get(tp), ranges.first())
-                && first.start > expected
-            {
-                let missing = OffsetRange {
-                    start: expected,
-                    end: first.start - 1,
-                };
-                if !covered(missing, tp_gaps) {
-                    report.violations.push(Violation::Gap {
-                        tp: tp.clone(),
-                        missing,
-                    });
-                }
-            }
-            for w in ranges.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                if b.start <= a.end {
-                    report.violations.push(Violation::Overlap {
-                        tp: tp.clone(),
-                        first: a,
-                        second: b,
-                    });
-                } else if b.start > a.end + 1 {
-                    let missing = OffsetRange {
-                        start: a.end + 1,
-                        end: b.start - 1,
-                    };
-                    if !covered(missing, tp_gaps) {
-                        report.violations.push(Violation::Gap {
-                            tp: tp.clone(),
-                            missing,
-                        });
-                    }
-                }
-            }
-            let s = report.partitions.entry(tp.clone()).or_default();
-            s.ranges = s.ranges.max(ranges.len());
-            let first = ranges.first().map(|r| r.start);
-            s.first = match (s.first, first) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            s.last = s.last.max(ranges.iter().map(|r| r.end).max());
+        by_tp
+            .entry(TopicPartition::new(m.topic.clone(), m.partition))
+            .or_default()
+            .push(OffsetRange {
+                start: m.table_start,
+                end: m.end,
+            });
+    }
+    for (tp, ranges) in &mut by_tp {
+        ranges.sort();
+        let tp_gaps = gaps.get(tp).map(Vec::as_slice).unwrap_or(&[]);
+        let expected = options.start_offsets.get(tp).copied();
+        check_ranges(tp, ranges, expected, tp_gaps, &mut report.violations);
+        summarize_ranges(report.partitions.entry(tp.clone()).or_default(), ranges);
+    }
+}
+
+/// Gaps (not covered by `gaps`) and overlaps between the sorted `ranges` of a partition, and
+/// before the first if it starts after `expected`.
+fn check_ranges(
+    tp: &TopicPartition,
+    ranges: &[OffsetRange],
+    expected: Option<i64>,
+    gaps: &[OffsetRange],
+    violations: &mut Vec<Violation>,
+) {
+    let gap = |missing: OffsetRange| {
+        (!covered(missing, gaps)).then(|| Violation::Gap {
+            tp: tp.clone(),
+            missing,
+        })
+    };
+    if let (Some(expected), Some(first)) = (expected, ranges.first())
+        && first.start > expected
+    {
+        violations.extend(gap(OffsetRange {
+            start: expected,
+            end: first.start - 1,
+        }));
+    }
+    for w in ranges.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if b.start <= a.end {
+            violations.push(Violation::Overlap {
+                tp: tp.clone(),
+                first: a,
+                second: b,
+            });
+        } else if b.start > a.end + 1 {
+            violations.extend(gap(OffsetRange {
+                start: a.end + 1,
+                end: b.start - 1,
+            }));
         }
     }
+}
 
-    // Rows per partition: the rows each range's commit added (its Adds' numRecords, whether
-    // or not a compaction has rewritten the files since: the markers list only files still
-    // active), and balances on the commitInfo counts (one check per range and writer: every
-    // table's commit of a range carries the same counts).
-    for h in &histories {
+/// Widen a partition's summary by one table's sorted ranges.
+fn summarize_ranges(s: &mut PartitionSummary, ranges: &[OffsetRange]) {
+    s.ranges = s.ranges.max(ranges.len());
+    let first = ranges.first().map(|r| r.start);
+    s.first = match (s.first, first) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    s.last = s.last.max(ranges.iter().map(|r| r.end).max());
+}
+
+/// Rows per partition and table: the rows each range's commit added (its Adds' numRecords,
+/// whether or not a compaction has rewritten the files since: the markers list only files
+/// still active).
+fn count_rows(histories: &[TableHistory], report: &mut VerifyReport) {
+    for h in histories {
         for c in &h.commits {
             let Some(m) = c.sink.as_ref().filter(|m| m.kind == "range") else {
                 continue;
@@ -517,8 +561,13 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
             *s.rows.entry(h.name.clone()).or_default() += rows;
         }
     }
+}
+
+/// The balance rules on the commitInfo counts: one check per range and writer (every table's
+/// commit of a range carries the same counts).
+fn check_balances(histories: &[TableHistory], options: &VerifyOptions, report: &mut VerifyReport) {
     let mut balanced: HashSet<(TopicPartition, i64, i64, String)> = HashSet::new();
-    for h in &histories {
+    for h in histories {
         for m in h.commits.iter().filter_map(|c| c.sink.as_ref()) {
             if m.kind != "range" {
                 continue;
@@ -527,48 +576,59 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
             if !balanced.insert((tp.clone(), m.start, m.end, m.nonce.clone())) {
                 continue;
             }
-            let range = OffsetRange {
-                start: m.start,
-                end: m.end,
-            };
             for rule in &options.balances {
-                let total = m.rows.get(&rule.total).copied();
-                if total.is_none() {
-                    // The range was landed without the rule's total table: nothing to balance.
-                    *report.balances_skipped.entry(rule.to_string()).or_default() += 1;
-                    continue;
-                }
-                let parts: Vec<(String, Option<u64>)> = rule
-                    .parts
-                    .iter()
-                    .map(|p| (p.clone(), m.rows.get(p).copied()))
-                    .collect();
-                let ok = parts.iter().all(|(_, n)| n.is_some())
-                    && total == Some(parts.iter().filter_map(|(_, n)| *n).sum());
-                if !ok {
-                    report.violations.push(Violation::Unbalanced {
-                        tp: tp.clone(),
-                        range,
-                        rule: rule.clone(),
-                        total,
-                        parts,
-                    });
-                }
+                check_balance(&tp, m, rule, report);
             }
         }
     }
+}
 
-    // Active files: exist, logged size, readable, footer row count.
+/// One balance rule on one range's counts.
+fn check_balance(tp: &TopicPartition, m: &SinkMeta, rule: &Balance, report: &mut VerifyReport) {
+    let total = m.rows.get(&rule.total).copied();
+    if total.is_none() {
+        // The range was landed without the rule's total table: nothing to balance.
+        *report.balances_skipped.entry(rule.to_string()).or_default() += 1;
+        return;
+    }
+    let parts: Vec<(String, Option<u64>)> = rule
+        .parts
+        .iter()
+        .map(|p| (p.clone(), m.rows.get(p).copied()))
+        .collect();
+    let ok = parts.iter().all(|(_, n)| n.is_some())
+        && total == Some(parts.iter().filter_map(|(_, n)| *n).sum());
+    if !ok {
+        report.violations.push(Violation::Unbalanced {
+            tp: tp.clone(),
+            range: OffsetRange {
+                start: m.start,
+                end: m.end,
+            },
+            rule: rule.clone(),
+            total,
+            parts,
+        });
+    }
+}
+
+/// An active file to check: exists, logged size, readable, footer row count.
+struct FileCheck {
+    tp: TopicPartition,
+    range: OffsetRange,
+    table: String,
+    /// Relative to the warehouse root.
+    path: String,
+    size: u64,
+    rows: Option<u64>,
+}
+
+/// Every file any version added (paths relative to the root), and the checks of the active
+/// ones.
+fn active_file_checks(histories: &[TableHistory]) -> (HashSet<String>, Vec<FileCheck>) {
     let mut referenced: HashSet<String> = HashSet::new();
-    let mut to_check: Vec<(
-        TopicPartition,
-        OffsetRange,
-        String,
-        String,
-        u64,
-        Option<u64>,
-    )> = Vec::new();
-    for h in &histories {
+    let mut to_check = Vec::new();
+    for h in histories {
         let active: HashMap<String, u64> = active_files(&h.commits).into_iter().collect();
         for c in &h.commits {
             let (tp, range) = match &c.sink {
@@ -588,94 +648,115 @@ pub async fn verify(warehouse: &Warehouse, options: &VerifyOptions) -> Result<Ve
                 let rel = format!("{}/{}", h.name, a.path);
                 referenced.insert(rel.clone());
                 if active.contains_key(&a.path) {
-                    to_check.push((
-                        tp.clone(),
+                    to_check.push(FileCheck {
+                        tp: tp.clone(),
                         range,
-                        h.name.clone(),
-                        rel,
-                        a.size,
-                        a.num_records,
-                    ));
+                        table: h.name.clone(),
+                        path: rel,
+                        size: a.size,
+                        rows: a.num_records,
+                    });
                 }
             }
         }
     }
-    let concurrency = if options.concurrency == 0 {
-        8
-    } else {
-        options.concurrency
-    };
-    let results: Vec<Vec<Violation>> = futures::stream::iter(to_check)
-        .map(|(tp, range, table, path, size, rows)| async move {
-            match footer_rows(warehouse, &path).await {
-                Ok(None) => vec![Violation::MissingFile {
-                    tp,
-                    range,
-                    table,
-                    path,
-                }],
-                Ok(Some((len, footer))) => {
-                    let mut v = Vec::new();
-                    if len != size {
-                        v.push(Violation::SizeMismatch {
-                            table: table.clone(),
-                            path: path.clone(),
-                            logged: size,
-                            found: len,
-                        });
-                    }
-                    match footer {
-                        Ok(n) => {
-                            if let Some(rows) = rows
-                                && rows != n
-                            {
-                                v.push(Violation::RowCountMismatch {
-                                    tp,
-                                    range,
-                                    table,
-                                    path,
-                                    marker_rows: rows,
-                                    file_rows: n,
-                                });
-                            }
-                        }
-                        Err(reason) => v.push(Violation::UnreadableFile { path, reason }),
-                    }
-                    v
-                }
-                Err(reason) => vec![Violation::UnreadableFile { path, reason }],
-            }
-        })
+    (referenced, to_check)
+}
+
+/// The violations of each file, `concurrency` footers read at a time (0 means 8).
+async fn check_files(
+    warehouse: &Warehouse,
+    to_check: Vec<FileCheck>,
+    concurrency: usize,
+) -> Vec<Vec<Violation>> {
+    let concurrency = if concurrency == 0 { 8 } else { concurrency };
+    futures::stream::iter(to_check)
+        .map(|check| check_file(warehouse, check))
         .buffered(concurrency)
         .collect()
-        .await;
-    report.files_checked = results.len();
-    report.violations.extend(results.into_iter().flatten());
+        .await
+}
 
-    // Orphans: data files no version references.
-    if !options.allow_uncommitted_files {
-        for h in &histories {
-            for e in inner.list(&h.name, true).await? {
-                let in_log = e.rel.split('/').any(|c| c == DELTA_LOG_DIR);
-                if !e.is_dir
-                    && !in_log
-                    && names::file_name(&e.rel).ends_with(".parquet")
-                    && !referenced.contains(&e.rel)
-                {
-                    report.orphan_files.push(e.rel);
-                }
+/// One active file: exists, has its logged size, is readable and has its logged row count.
+async fn check_file(warehouse: &Warehouse, check: FileCheck) -> Vec<Violation> {
+    let FileCheck {
+        tp,
+        range,
+        table,
+        path,
+        size,
+        rows,
+    } = check;
+    match footer_rows(warehouse, &path).await {
+        Ok(None) => vec![Violation::MissingFile {
+            tp,
+            range,
+            table,
+            path,
+        }],
+        Ok(Some((len, footer))) => {
+            let mut v = Vec::new();
+            if len != size {
+                v.push(Violation::SizeMismatch {
+                    table: table.clone(),
+                    path: path.clone(),
+                    logged: size,
+                    found: len,
+                });
             }
+            match footer {
+                Ok(n) => {
+                    if let Some(rows) = rows
+                        && rows != n
+                    {
+                        v.push(Violation::RowCountMismatch {
+                            tp,
+                            range,
+                            table,
+                            path,
+                            marker_rows: rows,
+                            file_rows: n,
+                        });
+                    }
+                }
+                Err(reason) => v.push(Violation::UnreadableFile { path, reason }),
+            }
+            v
         }
-        report.orphan_files.sort();
-        if options.strict_orphans {
-            for p in &report.orphan_files {
-                report
-                    .violations
-                    .push(Violation::UncommittedFile { path: p.clone() });
+        Err(reason) => vec![Violation::UnreadableFile { path, reason }],
+    }
+}
+
+/// Orphans: data files in the tables' directories that no version references (violations
+/// with [`VerifyOptions::strict_orphans`]).
+async fn list_orphans(
+    inner: &Inner,
+    histories: &[TableHistory],
+    referenced: &HashSet<String>,
+    options: &VerifyOptions,
+    report: &mut VerifyReport,
+) -> Result<()> {
+    for h in histories {
+        for e in inner.list(&h.name, true).await? {
+            let in_log = e.rel.split('/').any(|c| c == DELTA_LOG_DIR);
+            if !e.is_dir
+                && !in_log
+                && names::file_name(&e.rel).ends_with(".parquet")
+                && !referenced.contains(&e.rel)
+            {
+                report.orphan_files.push(e.rel);
             }
         }
     }
-    Ok(report)
+    report.orphan_files.sort();
+    if options.strict_orphans {
+        for p in &report.orphan_files {
+            report
+                .violations
+                .push(Violation::UncommittedFile { path: p.clone() });
+        }
+    }
+    Ok(())
 }
 
 /// Size and row count (from the footer, or why it cannot be read) of a file; `Ok(None)` if

@@ -18,7 +18,7 @@ use crate::error::{ConfigError, Error, Op, Result};
 use crate::hive;
 use crate::marker::{FileEntry, Marker, TableEntry, now_ms};
 use crate::names::{self, COMMITS_DIR, DELTA_LOG_DIR, OffsetRange, TopicPartition};
-use crate::storage::{Backend, with_retry};
+use crate::storage::{Backend, StorageFile, with_retry};
 use crate::writer::{RangeWriter, TableSlot};
 
 /// A warehouse: `<root>/<table>/` Delta tables (`_delta_log/` plus the data files this crate
@@ -730,6 +730,32 @@ impl Inner {
             out.push(TableHistory { name, commits });
         }
         Ok(out)
+    }
+}
+
+impl Inner {
+    /// Create the file `rel` (shown as `shown` in errors) for writing, with retries: a retry
+    /// first deletes what a failed attempt may have created.
+    pub(crate) async fn create_file(&self, rel: &str, shown: &str) -> Result<StorageFile> {
+        let backend = &self.backend;
+        let f = with_retry(
+            &self.config.retry,
+            Op::Create,
+            shown,
+            |attempt| async move {
+                if attempt > 1 {
+                    // A previous attempt may have created the file before failing.
+                    backend.delete(rel).await?;
+                }
+                backend.create(rel).await
+            },
+        )
+        .await?;
+        Ok(StorageFile::new(
+            f,
+            backend.fsync(),
+            self.config.retry.op_timeout,
+        ))
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`RangeWriter`]: the Parquet files of one offset range of one Kafka partition, and the
 //! commit protocol.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -10,18 +10,30 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::errors::ParquetError;
-use parquet::file::metadata::KeyValue;
 use tracing::{debug, info, warn};
 
 use crate::config::{DatePartitioning, RotationPolicy};
-use crate::delta::{Expect, SinkMeta, TableLog, stats_json};
+use crate::delta::{Expect, TableLog};
 use crate::error::{Error, Op, Result};
 use crate::failpoint;
 use crate::hive;
-use crate::marker::{FileEntry, now_ms};
-use crate::names::{OffsetRange, TopicPartition, data_file_name};
-use crate::storage::{StorageFile, with_retry};
+use crate::marker::now_ms;
+use crate::names::{TopicPartition, data_file_name};
+use crate::storage::StorageFile;
 use crate::warehouse::Inner;
+
+mod commit;
+
+pub use commit::{CommitInfo, TableCommit};
+
+/// An error inside a range, with the table it concerns (if one).
+type Failed = (Option<String>, Error);
+
+/// Batches to encode into one file: (table index, Hive directory) and the pieces, in order.
+type Group = ((usize, String), Vec<RecordBatch>);
+
+/// Encoded bytes to append to a file: table index, Hive directory, bytes.
+type Output = (usize, String, Vec<u8>);
 
 /// One open Parquet file: a table (and Hive directory) of the range.
 ///
@@ -84,6 +96,15 @@ fn keep_spare(buf: Vec<u8>) -> Vec<u8> {
 
 /// What an encoding job gives back: the encoder, its output, and the outcome.
 type EncodeOutput = (ArrowWriter<Vec<u8>>, Vec<u8>, parquet::errors::Result<()>);
+
+/// A write's encoding job joined: table index, Hive directory, rows, batches, what it gave.
+type Encoded = (
+    usize,
+    String,
+    u64,
+    usize,
+    std::result::Result<EncodeOutput, tokio::task::JoinError>,
+);
 
 impl OpenFile {
     /// Takes back what an encoding job (write or flush) returns: the encoder goes back into
@@ -178,50 +199,6 @@ impl TableSlot {
         arrow_select::filter::filter_record_batch(batch, &keep)
             .map(Some)
             .map_err(|e| Error::parquet(&self.name, ParquetError::ArrowError(e.to_string())))
-    }
-}
-
-/// Per-table result of a commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TableCommit {
-    /// Table name.
-    pub table: String,
-    /// Rows landed in this range.
-    pub rows: u64,
-    /// Files landed (paths relative to the root); empty if `rows == 0`.
-    pub files: Vec<FileEntry>,
-    /// The table version of the commit; `None` if the table had already committed the whole
-    /// range (nothing to commit).
-    pub version: Option<i64>,
-}
-
-/// What [`RangeWriter::commit`] landed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CommitInfo {
-    /// Topic and partition.
-    pub topic_partition: TopicPartition,
-    /// The committed offsets.
-    pub range: OffsetRange,
-    /// Per table, in declaration order.
-    pub tables: Vec<TableCommit>,
-    /// The range's nonce: in every file name of the range and in the `hdfsSink` commitInfo
-    /// of each table's commit (the marker of the earlier protocol).
-    pub marker: String,
-    /// Bytes of all files.
-    pub bytes: u64,
-    /// Time spent in `commit`.
-    pub elapsed: Duration,
-}
-
-impl CommitInfo {
-    /// Rows of `table`, 0 if absent.
-    pub fn rows(&self, table: &str) -> u64 {
-        self.tables
-            .iter()
-            .find(|t| t.table == table)
-            .map_or(0, |t| t.rows)
     }
 }
 
@@ -378,12 +355,34 @@ impl RangeWriter {
     async fn write_inner(
         &mut self,
         batches: &[(&str, &RecordBatch)],
-    ) -> std::result::Result<(), (Option<String>, Error)> {
+    ) -> std::result::Result<(), Failed> {
         if self.failed {
             return Err((None, Error::RangeFailed));
         }
         // 1. Check every batch and split the date-partitioned ones, before any I/O.
-        let mut groups: Vec<((usize, String), Vec<RecordBatch>)> = Vec::new();
+        let groups = self.group_batches(batches)?;
+        // 2. Create the files not open yet.
+        self.open_missing(&groups).await?;
+        // 3. Encode, one blocking job per file.
+        let done = self.encode(groups).await?;
+        // 4. Put the encoders back, then append the encoded bytes, all files concurrently.
+        let mut outputs = self.take_back_encoded(done)?;
+        // 5. Over the memory budget: flush this range's largest row groups.
+        self.flush_over_budget(&mut outputs).await?;
+        self.append_outputs(outputs, Op::Write).await
+    }
+
+    /// Check every batch against its table (declared, same schema), drop the rows the table
+    /// already committed, split date-partitioned ones, and group the pieces per file.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a write step's error, as the async steps return it"
+    )]
+    fn group_batches(
+        &mut self,
+        batches: &[(&str, &RecordBatch)],
+    ) -> std::result::Result<Vec<Group>, Failed> {
+        let mut groups: Vec<Group> = Vec::new();
         for (table, batch) in batches {
             let Some(ti) = self.tables.iter().position(|t| t.name == *table) else {
                 let e = Error::UnknownTable {
@@ -425,8 +424,12 @@ impl RangeWriter {
                 }
             }
         }
-        // 2. Create the files not open yet.
-        for ((ti, dir), _) in &groups {
+        Ok(groups)
+    }
+
+    /// Create the files of `groups` not open yet.
+    async fn open_missing(&mut self, groups: &[Group]) -> std::result::Result<(), Failed> {
+        for ((ti, dir), _) in groups {
             if !self.tables[*ti].files.contains_key(dir) {
                 let f = self
                     .open_file(*ti, dir)
@@ -435,7 +438,12 @@ impl RangeWriter {
                 self.tables[*ti].files.insert(dir.clone(), f);
             }
         }
-        // 3. Encode, one blocking job per file.
+        Ok(())
+    }
+
+    /// Encode each group into its file's encoder, one blocking job per file, all
+    /// concurrently; gives each job's outcome with the group's rows and batch count.
+    async fn encode(&mut self, groups: Vec<Group>) -> std::result::Result<Vec<Encoded>, Failed> {
         let mut jobs = Vec::with_capacity(groups.len());
         for ((ti, dir), pieces) in groups {
             let name = self.tables[ti].name.clone();
@@ -455,10 +463,21 @@ impl RangeWriter {
             });
             jobs.push(async move { (ti, dir, rows, n, job.await) });
         }
-        let done = futures::future::join_all(jobs).await;
-        // 4. Put the encoders back, then append the encoded bytes, all files concurrently.
-        let mut first_err: Option<(Option<String>, Error)> = None;
-        let mut outputs: Vec<(usize, String, Vec<u8>)> = Vec::new();
+        Ok(futures::future::join_all(jobs).await)
+    }
+
+    /// Put the encoders of the jobs back into their files and count their rows; gives the
+    /// encoded bytes per file, or the first job's error.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a write step's error, as the async steps return it"
+    )]
+    fn take_back_encoded(
+        &mut self,
+        done: Vec<Encoded>,
+    ) -> std::result::Result<Vec<Output>, Failed> {
+        let mut first_err: Option<Failed> = None;
+        let mut outputs: Vec<Output> = Vec::new();
         for (ti, dir, rows, n, joined) in done {
             let inner = &self.inner;
             let t = &mut self.tables[ti];
@@ -480,12 +499,10 @@ impl RangeWriter {
                 }
             }
         }
-        if let Some(e) = first_err {
-            return Err(e);
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(outputs),
         }
-        // 5. Over the memory budget: flush this range's largest row groups.
-        self.flush_over_budget(&mut outputs).await?;
-        self.append_outputs(outputs, Op::Write).await
     }
 
     /// While the warehouse's buffered bytes exceed `max_buffered_bytes`, flush the row groups
@@ -493,8 +510,8 @@ impl RangeWriter {
     /// encoded bytes are appended to `outputs` (after any bytes the write itself produced).
     async fn flush_over_budget(
         &mut self,
-        outputs: &mut Vec<(usize, String, Vec<u8>)>,
-    ) -> std::result::Result<(), (Option<String>, Error)> {
+        outputs: &mut Vec<Output>,
+    ) -> std::result::Result<(), Failed> {
         let budget = self.inner.config.parquet.max_buffered_bytes;
         let mut total = self.inner.buffered.load(Ordering::Relaxed);
         if total <= budget {
@@ -564,9 +581,9 @@ impl RangeWriter {
     /// Append encoded output to the files, concurrently; keep the emptied buffers for reuse.
     async fn append_outputs(
         &mut self,
-        mut outputs: Vec<(usize, String, Vec<u8>)>,
+        mut outputs: Vec<Output>,
         op: Op,
-    ) -> std::result::Result<(), (Option<String>, Error)> {
+    ) -> std::result::Result<(), Failed> {
         let inner = self.inner.clone();
         let mut puts = Vec::new();
         for (ti, t) in self.tables.iter_mut().enumerate() {
@@ -626,23 +643,7 @@ impl RangeWriter {
         self.next_file += 1;
         self.touched_storage = true;
         let shown = self.inner.backend.display(&tmp_rel);
-        let backend = &self.inner.backend;
-        let inner_file = with_retry(&self.inner.config.retry, Op::Create, &shown, |attempt| {
-            let tmp_rel = tmp_rel.clone();
-            async move {
-                if attempt > 1 {
-                    // A previous attempt may have created the file before failing.
-                    backend.delete(&tmp_rel).await?;
-                }
-                backend.create(&tmp_rel).await
-            }
-        })
-        .await?;
-        let file = StorageFile::new(
-            inner_file,
-            self.inner.backend.fsync(),
-            self.inner.config.retry.op_timeout,
-        );
+        let file = self.inner.create_file(&tmp_rel, &shown).await?;
         let encoder = ArrowWriter::try_new(
             Vec::new(),
             self.tables[ti].schema.clone(),
@@ -662,290 +663,6 @@ impl RangeWriter {
                 total: self.inner.buffered.clone(),
                 mine: 0,
             },
-        })
-    }
-
-    /// Commit the range as `start..=end_inclusive`: close every file (complete on the
-    /// storage), then, table by table in declaration order, one Delta commit with the Add
-    /// actions of the table's files, the application transaction
-    /// `txn("kafka/<topic>/<partition>", end_inclusive)` and an `hdfsSink` commitInfo naming
-    /// the range, the nonce and the rows of every table. A table with no rows commits too
-    /// (no Add): its txn advances. A table that had already committed the whole range (a
-    /// re-landed partial range) is skipped.
-    ///
-    /// Each table's commit goes ahead only while its txn version is still the one the range
-    /// started from, otherwise [`Error::Fenced`] and nothing further is committed. After any
-    /// error the partition must go through
-    /// [`recover_partitions`](crate::Warehouse::recover_partitions) (some tables may have
-    /// committed); nothing is deleted, the range's files become orphans unless committed.
-    pub async fn commit(mut self, end_inclusive: i64) -> Result<CommitInfo> {
-        let started = Instant::now();
-        if end_inclusive < self.start {
-            let e = Error::InvalidRange {
-                topic: self.tp.topic.clone(),
-                partition: self.tp.partition,
-                start: self.start,
-                end: end_inclusive,
-            };
-            return Err(self.wrap(Some(end_inclusive), None, e));
-        }
-        if self.failed {
-            return Err(self.wrap(Some(end_inclusive), None, Error::RangeFailed));
-        }
-        self.touched_storage = true;
-        match self.commit_inner(end_inclusive, started).await {
-            Ok(info) => {
-                self.done = true;
-                {
-                    let mut st = self.inner.lock();
-                    st.open.remove(&self.tp);
-                    st.next.insert(self.tp.clone(), end_inclusive + 1);
-                    // A table skipped because it was already past the range keeps its txn.
-                    for t in info.tables.iter().filter(|t| t.version.is_some()) {
-                        st.txn
-                            .insert((self.tp.clone(), t.table.clone()), Some(end_inclusive));
-                    }
-                }
-                failpoint::hit("commit.after_cleanup");
-                info!(
-                    topic = %self.tp.topic, partition = self.tp.partition,
-                    start = self.start, end = end_inclusive,
-                    rows = info.tables.iter().map(|t| t.rows).sum::<u64>(),
-                    bytes = info.bytes, elapsed = ?info.elapsed,
-                    "range committed"
-                );
-                Ok(info)
-            }
-            Err((table, e)) => Err(self.wrap(Some(end_inclusive), table.as_deref(), e)),
-        }
-    }
-
-    async fn commit_inner(
-        &mut self,
-        end: i64,
-        started: Instant,
-    ) -> std::result::Result<CommitInfo, (Option<String>, Error)> {
-        failpoint::hit("commit.before_close");
-        let inner = self.inner.clone();
-        let kv = [
-            ("hdfs_sink.topic", self.tp.topic.clone()),
-            ("hdfs_sink.partition", self.tp.partition.to_string()),
-            ("hdfs_sink.start_offset", self.start.to_string()),
-            ("hdfs_sink.end_offset", end.to_string()),
-            ("hdfs_sink.nonce", self.nonce.clone()),
-        ];
-
-        // 1. Close every file, concurrently (on HDFS each `complete` may wait for the
-        //    DataNodes' block report): after this the bytes are complete on the storage.
-        //    Each file: the footer (and last row group) encoded on the blocking pool, the
-        //    bytes appended, the file completed; the footer's statistics become the Add's.
-        let mut jobs = Vec::new();
-        for (ti, t) in self.tables.iter_mut().enumerate() {
-            let name = t.name.clone();
-            let schema = t.schema.clone();
-            for f in t.files.values_mut() {
-                let name = name.clone();
-                let schema = schema.clone();
-                let inner = &inner;
-                let kv = &kv;
-                jobs.push(async move {
-                    let shown = inner.backend.display(&f.tmp_rel);
-                    let Some(mut encoder) = f.encoder.take() else {
-                        return Err((Some(name), Error::RangeFailed));
-                    };
-                    for (k, v) in kv {
-                        encoder
-                            .append_key_value_metadata(KeyValue::new((*k).to_owned(), v.clone()));
-                    }
-                    let rows = f.rows;
-                    let joined = tokio::task::spawn_blocking(move || {
-                        let r = encoder
-                            .finish()
-                            .map(|meta| stats_json(&schema, &meta, rows));
-                        let out = std::mem::take(encoder.inner_mut());
-                        (encoder.bytes_written() as u64, out, r)
-                    })
-                    .await;
-                    f.mem.set(0);
-                    let (bytes, out, r) = match joined {
-                        Ok(v) => v,
-                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                        Err(e) => {
-                            let e = ParquetError::General(format!("encoding job cancelled: {e}"));
-                            return Err((Some(name), Error::parquet(shown, e)));
-                        }
-                    };
-                    let stats = match r {
-                        Ok(s) => s,
-                        Err(e) => return Err((Some(name), Error::parquet(shown, e))),
-                    };
-                    let (_, r) = f.file.put(out).await;
-                    let r = match r {
-                        Ok(()) => f.file.close().await,
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = r {
-                        let e = Error::from_backend(Op::Close, shown, 1, Duration::ZERO, e);
-                        return Err((Some(name), e));
-                    }
-                    failpoint::hit("commit.after_close");
-                    Ok((ti, f.dir.clone(), f.tmp_rel.clone(), f.rows, bytes, stats))
-                });
-            }
-        }
-        let mut closed: Vec<(usize, String, String, u64, u64, String)> = Vec::new();
-        for r in futures::future::join_all(jobs).await {
-            closed.push(r?);
-        }
-        let mut dirs: BTreeSet<String> = BTreeSet::new();
-        for (ti, dir, ..) in &closed {
-            let name = &self.tables[*ti].name;
-            dirs.insert(if dir.is_empty() {
-                name.clone()
-            } else {
-                format!("{name}/{dir}")
-            });
-        }
-        let syncs = dirs.iter().map(|d| inner.sync_dir(d));
-        for r in futures::future::join_all(syncs).await {
-            r.map_err(|e| (None, e))?;
-        }
-
-        // 2. One Delta commit per table, in declaration order.
-        let rows: BTreeMap<String, u64> = self
-            .tables
-            .iter()
-            .map(|t| (t.name.clone(), t.seen))
-            .collect();
-        let now = now_ms();
-        let mut tables = Vec::with_capacity(self.tables.len());
-        let mut total_bytes = 0;
-        // Owned per-table facts: a `&TableSlot` (its encoders are not `Sync`) must not live
-        // across the awaits below.
-        struct Plan {
-            name: String,
-            schema: SchemaRef,
-            part: Option<DatePartitioning>,
-            log: Arc<TableLog>,
-            expect: Expect,
-            skip_through: Option<i64>,
-            rows: u64,
-        }
-        let plans: Vec<Plan> = self
-            .tables
-            .iter()
-            .map(|t| Plan {
-                name: t.name.clone(),
-                schema: t.schema.clone(),
-                part: t.part.as_ref().map(|(p, _)| p.clone()),
-                log: t.log.clone(),
-                expect: t.expect,
-                skip_through: t.skip_through,
-                rows: t.rows,
-            })
-            .collect();
-        // Tables not created yet (by `create_tables`) are created now, all of them before the
-        // first commit: recovery counts a table without a txn for the partition only if the
-        // table exists, so a crash between two tables' commits must find every table.
-        for t in &plans {
-            inner
-                .mkdirs(&t.name)
-                .await
-                .map_err(|e| (Some(t.name.clone()), e))?;
-            t.log
-                .ensure_once(&t.schema, t.part.as_ref())
-                .await
-                .map_err(|e| (Some(t.name.clone()), e))?;
-        }
-        for (ti, t) in plans.iter().enumerate() {
-            let mut files = Vec::new();
-            let mut adds = Vec::new();
-            for (fti, dir, rel, frows, bytes, stats) in &closed {
-                if *fti != ti {
-                    continue;
-                }
-                let in_table = rel
-                    .strip_prefix(&format!("{}/", t.name))
-                    .unwrap_or(rel)
-                    .to_owned();
-                let mut partition_values = std::collections::HashMap::new();
-                if let Some(p) = &t.part {
-                    let value = dir
-                        .strip_prefix(&format!("{}=", p.key))
-                        .filter(|v| *v != hive::NULL_PARTITION)
-                        .map(str::to_owned);
-                    partition_values.insert(p.key.clone(), value);
-                }
-                adds.push(deltalake_core::kernel::Add {
-                    path: in_table,
-                    partition_values,
-                    size: *bytes as i64,
-                    modification_time: now as i64,
-                    data_change: true,
-                    stats: Some(stats.clone()),
-                    ..Default::default()
-                });
-                files.push(FileEntry {
-                    path: rel.clone(),
-                    rows: *frows,
-                    bytes: *bytes,
-                });
-                total_bytes += *bytes;
-            }
-            let table_start = match t.skip_through {
-                Some(v) if v >= self.start => v + 1,
-                _ => self.start,
-            };
-            if table_start > end {
-                // The table committed the whole range before (partial range re-landed).
-                tables.push(TableCommit {
-                    table: t.name.clone(),
-                    rows: 0,
-                    files,
-                    version: None,
-                });
-                continue;
-            }
-            let meta = SinkMeta {
-                version: 1,
-                kind: "range".to_owned(),
-                topic: self.tp.topic.clone(),
-                partition: self.tp.partition,
-                start: self.start,
-                end,
-                table_start,
-                nonce: self.nonce.clone(),
-                rows: rows.clone(),
-                reason: None,
-                committed_at_ms: now,
-            };
-            let version = t
-                .log
-                .commit(&self.tp, t.expect, adds, &meta)
-                .await
-                .map_err(|e| (Some(t.name.clone()), e))?;
-            {
-                let mut st = inner.lock();
-                st.txn.insert((self.tp.clone(), t.name.clone()), Some(end));
-            }
-            tables.push(TableCommit {
-                table: t.name.clone(),
-                rows: t.rows,
-                files,
-                version: Some(version),
-            });
-        }
-        failpoint::hit("commit.after_all");
-        Ok(CommitInfo {
-            topic_partition: self.tp.clone(),
-            range: OffsetRange {
-                start: self.start,
-                end,
-            },
-            tables,
-            marker: self.nonce.clone(),
-            bytes: total_bytes,
-            elapsed: started.elapsed(),
         })
     }
 
