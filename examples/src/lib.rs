@@ -1,5 +1,6 @@
-//! Thin runnable programs that wire the workspace's crates together (see `src/bin/`), and
-//! the small shared pieces they need: the seeded event [`generator`].
+//! The landing engine ([`land`]: file, bounded and `--follow` sources into Delta tables),
+//! the thin runnable programs that wire the workspace's crates together (see `src/bin/`),
+//! and the small shared pieces they need: the seeded event [`generator`].
 //!
 //! ```
 //! use examples::generator::Generator;
@@ -8,7 +9,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod follow;
 pub mod generator;
 pub mod land;
 
@@ -117,14 +117,26 @@ pub struct KafkaArgs {
 
 impl KafkaArgs {
     /// The validated client configuration.
-    pub fn config(&self) -> anyhow::Result<kafka_io::KafkaConfig> {
+    pub fn config(&self) -> Result<kafka_io::KafkaConfig, KafkaArgsError> {
         let mut config = kafka_io::KafkaConfig::builder(&self.brokers);
         for p in &self.properties {
             let (k, v) = p
                 .split_once('=')
-                .ok_or_else(|| anyhow::anyhow!("--property takes KEY=VALUE, got {p:?}"))?;
+                .ok_or_else(|| KafkaArgsError::Property(p.clone()))?;
             config = config.with_property(k, v);
         }
         Ok(config.build()?)
     }
+}
+
+/// Why [`KafkaArgs::config`] refused the flags.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KafkaArgsError {
+    /// A `--property` without `=`.
+    #[error("--property takes KEY=VALUE, got {0:?}")]
+    Property(String),
+    /// The client configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] kafka_io::Error),
 }

@@ -10,6 +10,8 @@
 //!   into the schemas below, using the same [`coerce`] functions.
 //! * [`tables`]: the Arrow schema of each table (`raw`, `assessments`, `questions`,
 //!   `options`, `rejects`) as functions, and the [`tables::Table`] enum naming them.
+//! * [`columns`]: the [`columns::ColumnRole`] of each stored column (message body, unique or
+//!   repeated identifier, timestamp, small sequence), for writers to pick its encoding.
 //! * [`coerce`]: exact conversions — epoch-second strings to microseconds (decimal
 //!   arithmetic, never through `f64`), ISO-8601 to microseconds, `"true"`/`"false"` to bool,
 //!   `"1.0"` to `f64`.
@@ -33,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod coerce;
+pub mod columns;
 pub mod error;
 pub mod event;
 pub mod tables;

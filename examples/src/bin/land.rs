@@ -1,11 +1,17 @@
 //! Lands events into the warehouse as Parquet, exactly once.
 
+#[path = "common/progress.rs"]
+mod progress;
+
 use anyhow::{Context as _, Result, bail};
 use assessment_flatten::FlattenConfig;
 use clap::Parser;
-use examples::follow::{FollowOptions, land_topic_follow};
-use examples::land::{FileLandOptions, land_file, land_topic_bounded};
+use examples::land::{
+    BoundedLandOptions, FileLandOptions, FollowOptions, LandOptions, Totals, land_file,
+    land_topic_bounded, land_topic_follow,
+};
 use hdfs_sink::{RotationPolicy, Warehouse};
+use progress::LineProgress;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -25,11 +31,8 @@ struct Args {
     /// NDJSON: the index among non-blank lines; a line that is not one event is a reject).
     #[arg(long, conflicts_with = "brokers", required_unless_present = "brokers")]
     input: Option<PathBuf>,
-    /// Kafka bootstrap servers: land `--topic` bounded, from the warehouse's committed
-    /// offsets up to the high watermarks snapshotted at start (the recipe's
-    /// earliest→latest read), then exit.
-    #[arg(long, requires = "topic")]
-    brokers: Option<String>,
+    #[command(flatten)]
+    kafka: KafkaFlags,
     /// Kafka topic to land (with `--brokers`).
     #[arg(long)]
     topic: Option<String>,
@@ -61,10 +64,6 @@ struct Args {
     /// partitions become queryable too), e.g. `30s`, `5m`, `500ms`.
     #[arg(long, default_value = "5m", value_parser = examples::parse_duration)]
     rotate_interval: std::time::Duration,
-    /// Extra librdkafka property KEY=VALUE for the consumer, e.g. security.protocol=SASL_SSL
-    /// (repeatable).
-    #[arg(long = "property", value_name = "KEY=VALUE")]
-    properties: Vec<String>,
     /// Accept a retention gap (offsets that expired before they landed): record it in the
     /// warehouse, where `verify` reports it, instead of stopping with an error.
     #[arg(long)]
@@ -105,6 +104,34 @@ struct Args {
     allow_all_rejects: bool,
 }
 
+/// The Kafka connection of `land`: none (a file is landed) or the brokers of `--topic`.
+#[derive(Debug, clap::Args)]
+struct KafkaFlags {
+    /// Kafka bootstrap servers: land `--topic` bounded, from the warehouse's committed
+    /// offsets up to the high watermarks snapshotted at start (the recipe's
+    /// earliest→latest read), then exit.
+    #[arg(long, requires = "topic")]
+    brokers: Option<String>,
+    /// Extra librdkafka property KEY=VALUE for the consumer, e.g. security.protocol=SASL_SSL
+    /// (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    properties: Vec<String>,
+}
+
+impl KafkaFlags {
+    /// The client configuration, if `--brokers` is given.
+    fn config(&self) -> Result<Option<kafka_io::KafkaConfig>> {
+        let Some(brokers) = &self.brokers else {
+            return Ok(None);
+        };
+        let kafka = examples::KafkaArgs {
+            brokers: brokers.clone(),
+            properties: self.properties.clone(),
+        };
+        Ok(Some(kafka.config()?))
+    }
+}
+
 fn main() -> Result<()> {
     examples::init_tracing();
     let args = Args::parse();
@@ -118,73 +145,93 @@ fn main() -> Result<()> {
         .max_blocking_threads(std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
         .enable_all()
         .build()?;
-    rt.block_on(async {
-        let started = Instant::now();
-        let config = examples::land::sink_config_builder(!args.without_sequences)
-            .with_rotation(RotationPolicy {
-                max_rows: args.rotate_rows,
-                max_bytes: args.rotate_bytes,
-                max_age: args.rotate_interval,
-            })
-            // Row groups are buffered in memory until flushed: the budget bounds them over
-            // all open ranges (one per partition) and tables.
-            .with_max_buffered_bytes(args.buffer_memory.unwrap_or(if args.follow {
-                64 << 20
-            } else {
-                hdfs_sink::ParquetOptions::default().max_buffered_bytes
-            }))
-            .build()?;
-        let warehouse = Warehouse::open(&args.warehouse, config)
-            .await
-            .with_context(|| format!("opening warehouse {}", args.warehouse))?;
-        let opts = FileLandOptions {
-            chunk_messages: args.chunk_messages,
-            tables: examples::land::parse_tables(&args.tables)?,
-            flatten: FlattenConfig {
-                nested_sequences: !args.without_sequences,
-                ..FlattenConfig::default()
-            },
-            source: args.source.clone(),
-        };
-        let totals = match (&args.input, &args.brokers, &args.topic) {
-            (Some(input), _, _) => land_file(input, warehouse, &opts).await?,
-            (None, Some(brokers), Some(topic)) if args.follow => {
-                let kafka = examples::KafkaArgs {
-                    brokers: brokers.clone(),
-                    properties: args.properties.clone(),
-                }
-                .config()?;
-                let mut opts = FollowOptions::new(&args.group);
-                opts.streaming.max_batch_messages = args.chunk_messages;
-                opts.streaming.instance_id = args.instance_id.clone();
-                opts.streaming.session_timeout = args.session_timeout;
-                opts.flatten.nested_sequences = !args.without_sequences;
-                opts.tables = examples::land::parse_tables(&args.tables)?;
-                land_topic_follow(&kafka, topic, warehouse, &opts, examples::shutdown_signal())
-                    .await?
-            }
-            (None, Some(brokers), Some(topic)) => {
-                let kafka = examples::KafkaArgs {
-                    brokers: brokers.clone(),
-                    properties: args.properties.clone(),
-                }
-                .config()?;
-                let bounded = kafka_io::BoundedOptions::builder()
-                    .with_accept_gaps(args.accept_gaps)
-                    .build()?;
-                land_topic_bounded(&kafka, topic, warehouse, bounded, &opts).await?
-            }
-            _ => bail!("give --input FILE, or --brokers B --topic T"),
-        };
-        print!("{}", totals.summary(started.elapsed()));
-        if totals.messages > 0 && totals.accepted == 0 && !args.allow_all_rejects {
-            bail!(
-                "every one of the {} messages landed was a reject (not one valid event): the \
-                 rejects are committed (see the rejects table's error column), but this is \
-                 usually the wrong file or topic; pass --allow-all-rejects if it is expected",
-                totals.messages
-            );
+    rt.block_on(run(&args))
+}
+
+async fn run(args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let warehouse = open_warehouse(args).await?;
+    let land = LandOptions {
+        tables: examples::land::parse_tables(&args.tables)?,
+        flatten: FlattenConfig {
+            nested_sequences: !args.without_sequences,
+            ..FlattenConfig::default()
+        },
+    };
+    let kafka = args.kafka.config()?;
+    let progress = LineProgress::stderr();
+    let totals = match (&args.input, kafka, &args.topic) {
+        (Some(input), _, _) => {
+            let opts = FileLandOptions {
+                land,
+                chunk_messages: args.chunk_messages,
+                source: args.source.clone(),
+            };
+            land_file(input, warehouse, &opts, progress).await?
         }
-        Ok(())
-    })
+        (None, Some(kafka), Some(topic)) if args.follow => {
+            let opts = follow_options(args, land);
+            let shutdown = examples::shutdown_signal();
+            land_topic_follow(&kafka, topic, warehouse, &opts, progress, shutdown).await?
+        }
+        (None, Some(kafka), Some(topic)) => {
+            let opts = BoundedLandOptions {
+                land,
+                chunk_messages: args.chunk_messages,
+                read: kafka_io::BoundedOptions::builder()
+                    .with_accept_gaps(args.accept_gaps)
+                    .build()?,
+            };
+            land_topic_bounded(&kafka, topic, warehouse, &opts, progress).await?
+        }
+        _ => bail!("give --input FILE, or --brokers B --topic T"),
+    };
+    print!("{}", totals.summary(started.elapsed()));
+    refuse_all_rejects(&totals, args.allow_all_rejects)
+}
+
+/// The warehouse, with the Parquet settings of the landed tables and the rotation and
+/// memory flags.
+async fn open_warehouse(args: &Args) -> Result<Warehouse> {
+    let config = examples::land::sink_config_builder(!args.without_sequences)
+        .with_rotation(RotationPolicy {
+            max_rows: args.rotate_rows,
+            max_bytes: args.rotate_bytes,
+            max_age: args.rotate_interval,
+        })
+        // Row groups are buffered in memory until flushed: the budget bounds them over
+        // all open ranges (one per partition) and tables.
+        .with_max_buffered_bytes(args.buffer_memory.unwrap_or(if args.follow {
+            64 << 20
+        } else {
+            hdfs_sink::ParquetOptions::default().max_buffered_bytes
+        }))
+        .build()?;
+    Warehouse::open(&args.warehouse, config)
+        .await
+        .with_context(|| format!("opening warehouse {}", args.warehouse))
+}
+
+/// The `--follow` options: consumer group, membership and batching from the flags.
+fn follow_options(args: &Args, land: LandOptions) -> FollowOptions {
+    let mut opts = FollowOptions::new(&args.group);
+    opts.land = land;
+    opts.streaming.max_batch_messages = args.chunk_messages;
+    opts.streaming.instance_id = args.instance_id.clone();
+    opts.streaming.session_timeout = args.session_timeout;
+    opts
+}
+
+/// A run whose every message was a reject usually means the wrong file or topic: an error
+/// unless `--allow-all-rejects`.
+fn refuse_all_rejects(totals: &Totals, allowed: bool) -> Result<()> {
+    if totals.messages > 0 && totals.accepted == 0 && !allowed {
+        bail!(
+            "every one of the {} messages landed was a reject (not one valid event): the \
+             rejects are committed (see the rejects table's error column), but this is \
+             usually the wrong file or topic; pass --allow-all-rejects if it is expected",
+            totals.messages
+        );
+    }
+    Ok(())
 }

@@ -1,15 +1,19 @@
 //! The whole story on the embedded default, with no cluster: an in-process Kafka (librdkafka's
 //! mock cluster), the original-sized dataset published to it, landed exactly once into a local
 //! warehouse, verified, and the data scientists' questions answered.
+#[path = "common/progress.rs"]
+mod progress;
+
 use anyhow::{Context as _, Result, bail};
 use arrow_array::cast::AsArray;
 use clap::Parser;
 use examples::generator::{Format, Generator, ORIGINAL_COUNT};
-use examples::land::{FileLandOptions, land_topic_bounded};
+use examples::land::{BoundedLandOptions, land_topic_bounded};
 use hdfs_sink::{Balance, SinkConfig, VerifyOptions, Warehouse, verify};
-use kafka_io::{BoundedOptions, MockCluster, PublishOptions, Publisher};
+use kafka_io::{KafkaConfig, MockCluster, PublishOptions, Publisher};
+use progress::LineProgress;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Publish assessment events to Kafka, land them exactly once as Parquet, verify, and answer
@@ -60,60 +64,74 @@ fn main() -> Result<()> {
 
 async fn run(args: Args) -> Result<()> {
     let started = Instant::now();
-    // 1. The events.
-    let mut generated: Option<PathBuf> = None;
-    let input = match &args.input {
-        Some(p) => p.clone(),
-        None => {
-            let p = std::env::temp_dir()
-                .join(format!("assessment-attempts-{}.json", std::process::id()));
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&p)?);
-            Generator::new(42, ORIGINAL_COUNT).write_all(&mut f, Format::JsonArray)?;
-            std::io::Write::flush(&mut f)?;
-            println!(
-                "generated the default dataset ({ORIGINAL_COUNT} events) at {}",
-                p.display()
-            );
-            generated = Some(p.clone());
-            p
-        }
-    };
+    let (input, generated) = events(&args)?;
     let input_bytes = std::fs::metadata(&input)
         .with_context(|| format!("reading {}", input.display()))?
         .len();
+    let (kafka, _mock) = kafka(&args, input_bytes)?;
+    publish(&args, &kafka, &input)?;
+    if let Some(p) = generated {
+        let _ = std::fs::remove_file(p);
+    }
+    let warehouse = land(&args, &kafka).await?;
+    verify_invariants(&warehouse).await?;
+    answer_questions(&warehouse).await?;
+    write_report(&args);
+    println!(
+        "\ndone in {:.1}s; tables are under {}",
+        started.elapsed().as_secs_f64(),
+        args.warehouse
+    );
+    Ok(())
+}
 
-    // 2. Kafka: the given brokers, or the in-process mock cluster.
-    let _mock;
-    let kafka = match &args.brokers {
-        Some(b) => examples::KafkaArgs {
+/// Step 1, the events: `--input`, or the default dataset generated into a temporary file
+/// (returned second, to be removed once published).
+fn events(args: &Args) -> Result<(PathBuf, Option<PathBuf>)> {
+    if let Some(p) = &args.input {
+        return Ok((p.clone(), None));
+    }
+    let p = std::env::temp_dir().join(format!("assessment-attempts-{}.json", std::process::id()));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&p)?);
+    Generator::new(42, ORIGINAL_COUNT).write_all(&mut f, Format::JsonArray)?;
+    std::io::Write::flush(&mut f)?;
+    println!(
+        "generated the default dataset ({ORIGINAL_COUNT} events) at {}",
+        p.display()
+    );
+    Ok((p.clone(), Some(p)))
+}
+
+/// Step 2, Kafka: the given brokers (the topic created if missing), or the in-process mock
+/// cluster, returned second: it runs as long as it is kept.
+fn kafka(args: &Args, input_bytes: u64) -> Result<(KafkaConfig, Option<MockCluster>)> {
+    if let Some(b) = &args.brokers {
+        let kafka = examples::KafkaArgs {
             brokers: b.clone(),
             properties: args.properties.clone(),
         }
-        .config()?,
-        None => {
-            let cluster = MockCluster::start(1).context("starting the in-process Kafka")?;
-            // Stay well under the mock's 5 MiB per partition, or it drops the oldest messages.
-            let needed = i32::try_from(input_bytes / (3 << 20) + 1).unwrap_or(i32::MAX);
-            let partitions = args.partitions.max(needed);
-            cluster.create_topic(&args.topic, partitions)?;
-            println!(
-                "started an in-process Kafka (mock cluster) at {}; topic {} with {partitions} partitions",
-                cluster.bootstrap_servers(),
-                args.topic
-            );
-            let config = cluster.config();
-            _mock = cluster;
-            config
-        }
-    };
-    if args.brokers.is_some() {
+        .config()?;
         let admin = kafka_io::Admin::new(&kafka)?;
         admin.ensure_topic(&kafka_io::TopicSpec::new(&args.topic, args.partitions))?;
+        return Ok((kafka, None));
     }
+    let cluster = MockCluster::start(1).context("starting the in-process Kafka")?;
+    // Stay well under the mock's 5 MiB per partition, or it drops the oldest messages.
+    let needed = i32::try_from(input_bytes / (3 << 20) + 1).unwrap_or(i32::MAX);
+    let partitions = args.partitions.max(needed);
+    cluster.create_topic(&args.topic, partitions)?;
+    println!(
+        "started an in-process Kafka (mock cluster) at {}; topic {} with {partitions} partitions",
+        cluster.bootstrap_servers(),
+        args.topic
+    );
+    Ok((cluster.config(), Some(cluster)))
+}
 
-    // 3. Publish, one message per event, keyed by user_exam_id.
-    let mut publisher = Publisher::new(&kafka, &args.topic, PublishOptions::default())?;
-    let published = tokio::task::block_in_place(|| publisher.publish_file(&input))
+/// Step 3: Publish, one message per event, keyed by user_exam_id.
+fn publish(args: &Args, kafka: &KafkaConfig, input: &Path) -> Result<()> {
+    let mut publisher = Publisher::new(kafka, &args.topic, PublishOptions::default())?;
+    let published = tokio::task::block_in_place(|| publisher.publish_file(input))
         .with_context(|| format!("publishing {}", input.display()))?;
     if published.invalid == 0 {
         println!("published {} events to {}", published.delivered, args.topic);
@@ -124,11 +142,11 @@ async fn run(args: Args) -> Result<()> {
             published.delivered, args.topic, published.invalid
         );
     }
-    if let Some(p) = generated {
-        let _ = std::fs::remove_file(p);
-    }
+    Ok(())
+}
 
-    // 4. Land exactly once.
+/// Step 4: Land exactly once, bounded, into the warehouse (emptied first with `--fresh`).
+async fn land(args: &Args, kafka: &KafkaConfig) -> Result<Warehouse> {
     if args.fresh && !args.warehouse.contains("://") {
         let _ = std::fs::remove_dir_all(&args.warehouse);
     }
@@ -148,18 +166,21 @@ async fn run(args: Args) -> Result<()> {
     }
     let land_started = Instant::now();
     let totals = land_topic_bounded(
-        &kafka,
+        kafka,
         &args.topic,
         warehouse.clone(),
-        BoundedOptions::default(),
-        &FileLandOptions::default(),
+        &BoundedLandOptions::default(),
+        LineProgress::stderr(),
     )
     .await?;
     print!("{}", totals.summary(land_started.elapsed()));
+    Ok(warehouse)
+}
 
-    // 5. Verify the invariants.
+/// Step 5: Verify the invariants.
+async fn verify_invariants(warehouse: &Warehouse) -> Result<()> {
     let report = verify(
-        &warehouse,
+        warehouse,
         &VerifyOptions::default()
             .with_balance(Balance::parse("raw=assessments+rejects").context("balance rule")?),
     )
@@ -170,8 +191,11 @@ async fn run(args: Args) -> Result<()> {
     println!(
         "verify: ok (contiguous committed ranges, files match the Delta logs, raw = assessments + rejects)"
     );
+    Ok(())
+}
 
-    // 6. The data scientists' questions.
+/// Step 6: The data scientists' questions.
+async fn answer_questions(warehouse: &Warehouse) -> Result<()> {
     let mut by_exam: HashMap<String, u64> = HashMap::new();
     let mut total = 0u64;
     for batch in warehouse.read_committed("assessments").await? {
@@ -210,12 +234,6 @@ async fn run(args: Args) -> Result<()> {
             if least.1 == 1 { "" } else { "s" }
         );
     }
-    write_report(&args);
-    println!(
-        "\ndone in {:.1}s; tables are under {}",
-        started.elapsed().as_secs_f64(),
-        args.warehouse
-    );
     Ok(())
 }
 

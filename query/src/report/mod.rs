@@ -37,7 +37,7 @@
 //! let rt = tokio::runtime::Runtime::new()?;
 //! rt.block_on(async {
 //! #   let sink = hdfs_sink::Warehouse::open(&warehouse, hdfs_sink::SinkConfig::default()).await?;
-//! #   examples::land::land_file(&events, sink, &Default::default()).await?;
+//! #   examples::land::land_file(&events, sink, &Default::default(), Box::new(examples::land::Silent)).await?;
 //!     // `warehouse` holds 200 landed events.
 //!     let out = dir.path().join("report.html");
 //!     let summary = write_report(&ReportOptions::new(&warehouse, &out)).await?;

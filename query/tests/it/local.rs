@@ -436,9 +436,14 @@ fn uncommitted_and_orphan_files_are_not_read() {
         let warehouse = hdfs_sink::Warehouse::open(&url, hdfs_sink::SinkConfig::default())
             .await
             .unwrap();
-        examples::land::land_file(&input, warehouse, &Default::default())
-            .await
-            .unwrap();
+        examples::land::land_file(
+            &input,
+            warehouse,
+            &Default::default(),
+            Box::new(examples::land::Silent),
+        )
+        .await
+        .unwrap();
     });
     assert_eq!(
         single_i64(&sql(&url, "select count(*) from assessments")),
@@ -503,9 +508,14 @@ fn date_partitioned_tables_get_a_date_column() {
             .build()
             .unwrap();
         let warehouse = hdfs_sink::Warehouse::open(&url, config).await.unwrap();
-        examples::land::land_file(&input, warehouse, &Default::default())
-            .await
-            .unwrap();
+        examples::land::land_file(
+            &input,
+            warehouse,
+            &Default::default(),
+            Box::new(examples::land::Silent),
+        )
+        .await
+        .unwrap();
     });
     assert!(std::fs::read_dir(wh.join("assessments")).unwrap().any(|e| {
         e.unwrap()
@@ -572,7 +582,7 @@ fn write_result_formats() {
 #[test]
 fn a_table_landed_with_sequences_refuses_a_flat_landing() {
     use examples::generator::{Format, Generator};
-    use examples::land::{FileLandOptions, land_file};
+    use examples::land::{FileLandOptions, Silent, land_file};
     use hdfs_sink::{SinkConfig, Warehouse};
 
     let dir = tempfile::tempdir().unwrap();
@@ -587,16 +597,16 @@ fn a_table_landed_with_sequences_refuses_a_flat_landing() {
             .unwrap();
         drop(f);
         let mut opts = FileLandOptions::default();
-        opts.flatten.nested_sequences = nested;
+        opts.land.flatten.nested_sequences = nested;
         outcomes.push(rt.block_on(async {
             let warehouse = Warehouse::open(&url, SinkConfig::default()).await.unwrap();
-            land_file(&input, warehouse, &opts).await
+            land_file(&input, warehouse, &opts, Box::new(Silent)).await
         }));
     }
     assert!(outcomes[0].is_ok(), "{:?}", outcomes[0]);
     // A Delta table has one schema: the flat landing is refused before anything is written,
     // saying what differs and what to do.
-    let err = format!("{:#}", outcomes[1].as_ref().unwrap_err());
+    let err = outcomes[1].as_ref().unwrap_err().chain();
     assert!(err.contains("\"sequences\""), "{err}");
     assert!(err.contains("another warehouse"), "{err}");
     let r = sql(

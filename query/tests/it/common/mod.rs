@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use examples::generator::{Format, Generator, ORIGINAL_COUNT};
-use examples::land::{FileLandOptions, land_file};
+use examples::land::{FileLandOptions, Silent, land_file};
 use hdfs_sink::{SinkConfig, Warehouse};
 
 /// Bad messages landed next to the default dataset (one reject each).
@@ -28,9 +28,14 @@ pub fn land_default(rt: &tokio::runtime::Runtime, scratch: &Path, url: &str) {
     rt.block_on(async {
         for input in [&events, &bad] {
             let warehouse = Warehouse::open(url, SinkConfig::default()).await.unwrap();
-            land_file(input, warehouse, &FileLandOptions::default())
-                .await
-                .unwrap();
+            land_file(
+                input,
+                warehouse,
+                &FileLandOptions::default(),
+                Box::new(Silent),
+            )
+            .await
+            .unwrap();
         }
     });
 }

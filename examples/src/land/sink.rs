@@ -1,0 +1,315 @@
+//! [`Sink`]: writes chunks into the open range of their partition, commits a range when the
+//! warehouse's rotation policy says so, and keeps the books of what is open, due and
+//! committed.
+
+use super::chunk::Chunk;
+use super::error::{Error, Result, is_fenced};
+use super::options::{select_tables, table_schemas_of};
+use super::progress::{Progress, Silent, Snapshot};
+use super::totals::Totals;
+use assessment_schema::tables::Table;
+use hdfs_sink::{CommitInfo, RangeWriter, Warehouse};
+use kafka_io::TopicPartition;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// How often [`Sink::progress`] reports.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// An open range: its writer and the last offset written into it.
+type Open = (RangeWriter, i64);
+
+/// Writes chunks into ranges of the warehouse.
+pub struct Sink {
+    warehouse: Warehouse,
+    open: BTreeMap<TopicPartition, Open>,
+    totals: Totals,
+    started: Instant,
+    last_progress: Instant,
+    progress: Box<dyn Progress>,
+    /// `(partition, end)` of every range committed since the last [`Sink::take_commits`].
+    commits: Vec<(TopicPartition, i64)>,
+    /// Appended to the progress line (e.g. the consumer lag).
+    status: String,
+    /// The tables landed (declared in every range); always includes `rejects`.
+    tables: Vec<Table>,
+    /// Whether `assessments` carries its nested `sequences` column.
+    nested_sequences: bool,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("warehouse", &self.warehouse)
+            .field("open", &self.open.keys().collect::<Vec<_>>())
+            .field("totals", &self.totals)
+            .field("tables", &self.tables)
+            .field("nested_sequences", &self.nested_sequences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink {
+    /// A sink over an opened (and recovered) warehouse, landing every table, reporting no
+    /// progress.
+    pub fn new(warehouse: Warehouse) -> Self {
+        Self {
+            warehouse,
+            open: BTreeMap::new(),
+            totals: Totals::default(),
+            started: Instant::now(),
+            last_progress: Instant::now(),
+            progress: Box::new(Silent),
+            commits: Vec::new(),
+            status: String::new(),
+            tables: Table::ALL.to_vec(),
+            nested_sequences: true,
+        }
+    }
+
+    /// Declares `assessments` without its nested `sequences` column in the ranges it
+    /// begins (chunks must come from a flattener with `nested_sequences = false`).
+    pub fn without_sequences(mut self) -> Self {
+        self.nested_sequences = false;
+        self
+    }
+
+    /// A sink that lands only `tables` (plus `rejects`, always: bad input is never dropped).
+    /// The ranges' markers list only these tables; rows of other tables are not written.
+    pub fn with_tables(warehouse: Warehouse, tables: &[Table]) -> Self {
+        let mut sink = Self::new(warehouse);
+        sink.tables = select_tables(tables);
+        sink
+    }
+
+    /// Reports progress to `progress`.
+    pub fn with_progress(mut self, progress: Box<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// What has been committed so far.
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+
+    /// The ranges committed since the last call: `(partition, last offset)`.
+    pub fn take_commits(&mut self) -> Vec<(TopicPartition, i64)> {
+        std::mem::take(&mut self.commits)
+    }
+
+    /// Whether a range of `tp` is open.
+    pub fn is_open(&self, tp: &TopicPartition) -> bool {
+        self.open.contains_key(tp)
+    }
+
+    /// Abandons the open range of `tp`, if any: its temp files are deleted, nothing of it is
+    /// committed (the offsets are landed again later).
+    pub async fn abort_partition(&mut self, tp: &TopicPartition) -> Result<()> {
+        if let Some((w, _)) = self.open.remove(tp) {
+            w.abort().await.map_err(|source| abort_error(tp, source))?;
+        }
+        Ok(())
+    }
+
+    /// The earliest moment a time-based rotation is due among the open ranges.
+    pub fn next_due(&self) -> Option<Duration> {
+        self.open
+            .values()
+            .map(|(w, _)| self.warehouse.rotation().time_until_due(w))
+            .min()
+    }
+
+    /// Sets text appended to the progress line (e.g. the consumer lag).
+    pub fn set_status(&mut self, status: String) {
+        self.status = status;
+    }
+
+    /// Creates the tables this sink lands that do not exist yet (each a Delta table with its
+    /// schema), so that every engine reads an empty table as empty before anything lands.
+    pub async fn create_tables(&self) -> Result<()> {
+        self.warehouse
+            .create_tables(&table_schemas_of(&self.tables, self.nested_sequences))
+            .await
+            .map_err(|source| Error::CreateTables {
+                warehouse: self.warehouse.url().to_string(),
+                source: Box::new(source),
+            })
+    }
+
+    /// The warehouse.
+    pub fn warehouse(&self) -> &Warehouse {
+        &self.warehouse
+    }
+
+    /// Writes one chunk; commits the partition's range if rotation is due.
+    pub async fn write(&mut self, chunk: Chunk) -> Result<()> {
+        let tp = chunk.tp;
+        let (writer, last) = match self.open.entry(tp.clone()) {
+            std::collections::btree_map::Entry::Occupied(open) => open.into_mut(),
+            std::collections::btree_map::Entry::Vacant(vacant) => {
+                let w = self
+                    .warehouse
+                    .begin_range(
+                        &tp.topic,
+                        tp.partition,
+                        chunk.first_offset,
+                        &table_schemas_of(&self.tables, self.nested_sequences),
+                    )
+                    .map_err(|source| Error::BeginRange {
+                        topic: tp.topic.clone(),
+                        partition: tp.partition,
+                        source: Box::new(source),
+                    })?;
+                vacant.insert((w, chunk.first_offset - 1))
+            }
+        };
+        if chunk.first_offset <= *last {
+            return Err(Error::OffsetsBackwards {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                first_offset: chunk.first_offset,
+                last_offset: *last,
+            });
+        }
+        // All tables of the chunk at once: hdfs-sink encodes them in parallel.
+        let batches: Vec<(&str, &arrow_array::RecordBatch)> = chunk
+            .tables
+            .iter()
+            .filter(|(t, b)| b.num_rows() > 0 && self.tables.contains(t))
+            .map(|(t, b)| (t.name(), b))
+            .collect();
+        writer
+            .write_tables(&batches)
+            .await
+            .map_err(|source| Error::WriteChunk {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+                source: Box::new(source),
+            })?;
+        *last = chunk.last_offset;
+        self.totals.add_written(&chunk.tables.stats);
+        if self.warehouse.rotation().should_rotate(writer) {
+            self.commit(&tp).await?;
+        }
+        self.progress();
+        Ok(())
+    }
+
+    /// Commits the open range of `tp`, if any.
+    pub async fn commit(&mut self, tp: &TopicPartition) -> Result<Option<CommitInfo>> {
+        let Some((writer, last)) = self.open.remove(tp) else {
+            return Ok(None);
+        };
+        let info = writer.commit(last).await.map_err(|source| {
+            let (topic, partition, offset) = (tp.topic.clone(), tp.partition, last);
+            if is_fenced(&source) {
+                Error::Fenced {
+                    topic,
+                    partition,
+                    offset,
+                    source: Box::new(source),
+                }
+            } else {
+                Error::Commit {
+                    topic,
+                    partition,
+                    offset,
+                    source: Box::new(source),
+                }
+            }
+        })?;
+        tracing::info!(
+            topic = %tp.topic, partition = tp.partition, start = info.range.start,
+            end = info.range.end, bytes = info.bytes, "range committed"
+        );
+        self.totals.add_commit(&info);
+        self.commits.push((tp.clone(), info.range.end));
+        Ok(Some(info))
+    }
+
+    /// The partitions whose open range is due for rotation (call from a timer too:
+    /// time-based rotation must happen even when no message arrives).
+    pub fn due_partitions(&self) -> Vec<TopicPartition> {
+        self.open
+            .iter()
+            .filter(|(_, (w, _))| self.warehouse.rotation().should_rotate(w))
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// Commits all open ranges and returns the totals.
+    pub async fn finish(mut self) -> Result<Totals> {
+        let open: Vec<_> = self.open.keys().cloned().collect();
+        for tp in open {
+            self.commit(&tp).await?;
+        }
+        self.progress.finish();
+        Ok(self.totals)
+    }
+
+    /// Abandons every open range (its temp files are deleted; nothing is committed).
+    pub async fn abort(mut self) -> Result<()> {
+        for (tp, (w, _)) in std::mem::take(&mut self.open) {
+            w.abort().await.map_err(|source| abort_error(&tp, source))?;
+        }
+        Ok(())
+    }
+
+    /// Reports progress if a second has passed since the last report.
+    pub fn progress(&mut self) {
+        if self.last_progress.elapsed() < PROGRESS_EVERY {
+            return;
+        }
+        self.last_progress = Instant::now();
+        self.progress.update(&Snapshot {
+            totals: &self.totals,
+            elapsed: self.started.elapsed(),
+            status: &self.status,
+        });
+    }
+}
+
+fn abort_error(tp: &TopicPartition, source: hdfs_sink::Error) -> Error {
+    Error::AbortRange {
+        topic: tp.topic.clone(),
+        partition: tp.partition,
+        source: Box::new(source),
+    }
+}
+
+/// The start of a file or bounded landing: a sink for `opts`' tables reporting to
+/// `progress`, its tables created, and the warehouse recovered (where each partition
+/// resumes).
+pub(crate) async fn start_sink(
+    warehouse: &Warehouse,
+    opts: &super::options::LandOptions,
+    progress: Box<dyn Progress>,
+) -> Result<(Sink, hdfs_sink::RecoveryReport)> {
+    let sink = opts.sink(warehouse.clone()).with_progress(progress);
+    sink.create_tables().await?;
+    let recovered = warehouse.recover().await.map_err(|source| Error::Recover {
+        warehouse: warehouse.url().to_owned(),
+        source: Box::new(source),
+    })?;
+    Ok((sink, recovered))
+}
+
+/// The writing side of the file and bounded sources: writes the chunks the reading thread
+/// sends until it is done. An error from that thread abandons the open ranges (nothing
+/// partial is committed) and is returned.
+pub(crate) async fn write_chunks(
+    mut sink: Sink,
+    rx: &mut tokio::sync::mpsc::Receiver<Result<Chunk>>,
+) -> Result<Sink> {
+    while let Some(chunk) = rx.recv().await {
+        match chunk {
+            Ok(chunk) => sink.write(chunk).await?,
+            Err(e) => {
+                sink.abort().await.ok();
+                return Err(e);
+            }
+        }
+    }
+    Ok(sink)
+}
