@@ -368,49 +368,71 @@ impl TableLog {
         let wanted = self.delta_schema(schema, part)?;
         let wanted_parts: Vec<String> = part.map(|p| p.key.clone()).into_iter().collect();
         let mut st = self.state.lock().await;
-        if !self.refresh(&mut st).await? {
-            let fields: Vec<StructField> = wanted.fields().cloned().collect();
-            let create = CreateBuilder::new()
-                .with_location(self.url.as_str())
-                .with_storage_options(self.storage_options.clone())
-                .with_table_name(self.name.clone())
-                .with_columns(fields)
-                .with_partition_columns(wanted_parts.clone())
-                .with_save_mode(SaveMode::ErrorIfExists)
-                // The log is the record of which offsets each version holds: it is never
-                // cleaned up automatically (checkpoints keep opening fast).
-                .with_configuration_property(TableProperty::EnableExpiredLogCleanup, Some("false"))
-                .with_configuration_property(TableProperty::CheckpointInterval, Some("100"))
-                .into_future();
-            let created = self
-                .bounded(
-                    || "create".to_owned(),
-                    self.op_timeout,
-                    create,
-                    |e| self.err(Some(0), e),
-                )
-                .await;
-            match created {
-                Ok(t) => {
-                    info!(table = %self.name, url = %self.url, "delta table created");
-                    st.table = Some(t);
-                    return Ok(());
-                }
-                Err(e) => {
-                    let Some(cause) = delta_source(&e) else {
-                        return Err(e);
-                    };
-                    // Another process may have created it in the meantime.
-                    debug!(table = %self.name, error = %cause, "create failed; re-reading the log");
-                    if !self.refresh(&mut st).await? {
-                        return Err(e);
-                    }
-                }
-            }
+        if !self.refresh(&mut st).await? && self.create(&mut st, &wanted, &wanted_parts).await? {
+            return Ok(());
         }
         let Some(t) = st.table.as_ref() else {
             return Err(self.not_a_table());
         };
+        self.check_schema(t, &wanted, &wanted_parts)
+    }
+
+    /// Create the table, which has no log: `Ok(true)` if created, `Ok(false)` if another
+    /// process created it in the meantime (it is loaded then).
+    async fn create(
+        &self,
+        st: &mut LogState,
+        wanted: &StructType,
+        wanted_parts: &[String],
+    ) -> Result<bool> {
+        let fields: Vec<StructField> = wanted.fields().cloned().collect();
+        let create = CreateBuilder::new()
+            .with_location(self.url.as_str())
+            .with_storage_options(self.storage_options.clone())
+            .with_table_name(self.name.clone())
+            .with_columns(fields)
+            .with_partition_columns(wanted_parts.to_vec())
+            .with_save_mode(SaveMode::ErrorIfExists)
+            // The log is the record of which offsets each version holds: it is never
+            // cleaned up automatically (checkpoints keep opening fast).
+            .with_configuration_property(TableProperty::EnableExpiredLogCleanup, Some("false"))
+            .with_configuration_property(TableProperty::CheckpointInterval, Some("100"))
+            .into_future();
+        let created = self
+            .bounded(
+                || "create".to_owned(),
+                self.op_timeout,
+                create,
+                |e| self.err(Some(0), e),
+            )
+            .await;
+        match created {
+            Ok(t) => {
+                info!(table = %self.name, url = %self.url, "delta table created");
+                st.table = Some(t);
+                Ok(true)
+            }
+            Err(e) => {
+                let Some(cause) = delta_source(&e) else {
+                    return Err(e);
+                };
+                // Another process may have created it in the meantime.
+                debug!(table = %self.name, error = %cause, "create failed; re-reading the log");
+                if !self.refresh(st).await? {
+                    return Err(e);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Whether the existing table `t` takes the batches of the `wanted` schema and partitioning.
+    fn check_schema(
+        &self,
+        t: &DeltaTable,
+        wanted: &StructType,
+        wanted_parts: &[String],
+    ) -> Result<()> {
         let snap = t.snapshot().map_err(|e| self.err(None, e))?;
         let have = snap.schema();
         let have_parts = snap.metadata().partition_columns().to_vec();
@@ -419,7 +441,7 @@ impl TableLog {
             url: self.url.to_string(),
             reason,
         };
-        if have_parts != wanted_parts {
+        if have_parts.as_slice() != wanted_parts {
             return Err(mismatch(format!(
                 "the table is partitioned by {have_parts:?}, the configuration says {wanted_parts:?}"
             )));
