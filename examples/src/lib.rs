@@ -118,14 +118,15 @@ pub struct KafkaArgs {
 impl KafkaArgs {
     /// The validated client configuration.
     pub fn config(&self) -> Result<kafka_io::KafkaConfig, KafkaArgsError> {
-        let mut config = kafka_io::KafkaConfig::builder(&self.brokers);
+        let mut config = kafka_io::KafkaConfig::new(&self.brokers);
         for p in &self.properties {
             let (k, v) = p
                 .split_once('=')
                 .ok_or_else(|| KafkaArgsError::Property(p.clone()))?;
-            config = config.with_property(k, v);
+            config.extra.insert(k.to_owned(), v.to_owned());
         }
-        Ok(config.build()?)
+        config.validate()?;
+        Ok(config)
     }
 }
 

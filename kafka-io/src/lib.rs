@@ -89,8 +89,6 @@ pub use config::{
     AssignmentStrategy, BoundedOptions, Compression, DEFAULT_KEY_FIELD, Isolation, KafkaConfig,
     Partitioner, PublishOptions, StreamingOptions, TopicSpec,
 };
-#[doc(hidden)]
-pub use config::{BoundedOptionsBuilder, KafkaConfigBuilder};
 pub use error::{BrokerError, Error, Result};
 pub use message::{Batch, MessageRef, TopicPartition};
 pub use mock::MockCluster;

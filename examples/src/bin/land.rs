@@ -178,9 +178,10 @@ async fn run(args: &Args) -> Result<()> {
             let opts = BoundedLandOptions {
                 land,
                 chunk_messages: args.chunk_messages,
-                read: kafka_io::BoundedOptions::builder()
-                    .with_accept_gaps(args.accept_gaps)
-                    .build()?,
+                read: validated(kafka_io::BoundedOptions {
+                    accept_gaps: args.accept_gaps,
+                    ..kafka_io::BoundedOptions::default()
+                })?,
             };
             land_topic_bounded(&kafka, topic, warehouse, &opts, progress).await?
         }
@@ -234,4 +235,10 @@ fn refuse_all_rejects(totals: &Totals, allowed: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `options` if they are valid.
+fn validated(options: kafka_io::BoundedOptions) -> Result<kafka_io::BoundedOptions> {
+    options.validate()?;
+    Ok(options)
 }

@@ -24,13 +24,11 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
-mod compat;
 mod consume;
 pub(crate) mod librdkafka;
 mod publish;
 mod topic;
 
-pub use compat::{BoundedOptionsBuilder, KafkaConfigBuilder};
 pub use consume::{AssignmentStrategy, BoundedOptions, Isolation, StreamingOptions};
 pub use publish::{Compression, DEFAULT_KEY_FIELD, Partitioner, PublishOptions};
 pub use topic::TopicSpec;
