@@ -1,4 +1,4 @@
-//! The publisher's validation pass (issue 4): `kafka-io`'s splitter cutting, validating and
+//! The publisher's validation pass: `kafka-io`'s splitter cutting, validating and
 //! indexing a file's elements, against parser references on the same bytes:
 //!
 //! * `validate_ndjson` / `validate_array`: [`JsonElements`] with index recording and the

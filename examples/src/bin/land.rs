@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 // The Parquet encoders allocate and shrink page buffers on several threads: under glibc's
-// malloc that fragments into ~100 MB of a streaming member's RSS (BENCHMARKS.md, "Memory").
+// malloc that fragments a streaming member's RSS (measured in BENCHMARKS.md, "Memory").
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

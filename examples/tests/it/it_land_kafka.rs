@@ -42,7 +42,7 @@ fn kcat_produced_events_land_exactly_once_in_hdfs() {
             "4",
         ],
     );
-    // 100,000 generated events (issue 6; `IT_LAND_EVENTS` lowers it for a quick run), and
+    // 100,000 generated events (`IT_LAND_EVENTS` lowers it for a quick run), and
     // three bad messages, produced by kcat.
     let n: usize = std::env::var("IT_LAND_EVENTS")
         .ok()
