@@ -17,20 +17,32 @@ pub fn init_tracing() {
     init_tracing_at("info");
 }
 
-/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `default_level`), in
-/// colour only when stderr is a terminal.
+/// Dependencies whose `info` is per-call detail: delta-rs's kernel logs every snapshot load
+/// and scan with the whole snapshot (kilobytes per table, per commit). Without `RUST_LOG`
+/// they log warnings and errors only.
+const QUIET_DEPENDENCIES: &str = "buoyant_kernel=warn,deltalake_core=warn";
+
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `default_level`, with
+/// [`QUIET_DEPENDENCIES`] at `warn`), in colour only when stderr is a terminal.
 pub fn init_tracing_at(default_level: &str) {
     use std::io::IsTerminal as _;
-    // delta-rs's kernel logs an error for every probe of a table that does not exist yet
-    // (before `create_tables` creates it); the outcome reaches us as a value, so it is
-    // silenced. `RUST_LOG=buoyant_kernel=debug` shows it again.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let quiet = "buoyant_kernel::snapshot::builder=off".parse();
-    let filter = match (std::env::var("RUST_LOG"), quiet) {
-        (Ok(v), _) if v.contains("buoyant_kernel") => filter,
-        (_, Ok(directive)) => filter.add_directive(directive),
-        (_, Err(_)) => filter,
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) => {
+            // delta-rs's kernel logs an error for every probe of a table that does not exist
+            // yet (before `create_tables` creates it); the outcome reaches us as a value, so it
+            // is silenced unless asked for (`RUST_LOG=buoyant_kernel=debug`).
+            let quiet = if v.contains("buoyant_kernel") {
+                String::new()
+            } else {
+                ",buoyant_kernel::snapshot::builder=off".to_owned()
+            };
+            EnvFilter::try_new(format!("{v}{quiet}"))
+                .unwrap_or_else(|_| EnvFilter::new(default_level))
+        }
+        Err(_) => EnvFilter::new(format!(
+            "{default_level},{QUIET_DEPENDENCIES},buoyant_kernel::snapshot::builder=off"
+        )),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

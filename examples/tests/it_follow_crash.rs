@@ -1,7 +1,8 @@
 //! Crash test of `land --follow` against the real Kafka and HDFS of `scripts/test-cluster`:
 //! killed with SIGKILL at random moments 24 times while a producer keeps writing, restarted
-//! each time, with the NameNode restarted during one run and the broker during another. At the
-//! end every offset of the topic is landed exactly once, byte for byte, and `verify` passes.
+//! each time, with the NameNode restarted during one run and the broker during another. After
+//! every kill Python `deltalake` sees whole committed ranges only; at the end every offset of
+//! the topic is landed exactly once, byte for byte, and `verify` passes.
 //!
 //! Restarts use `scripts/test-cluster restart namenode|kafka`, so this file is its own test
 //! binary (cargo runs test binaries one after another: no other test sees the restarts).
@@ -81,6 +82,9 @@ fn sigkill_at_random_moments_with_namenode_and_broker_restarts_lands_every_offse
         std::thread::sleep(Duration::from_millis(rng.random_range(300..3500)));
         f.assert_running();
         f.kill();
+        // What another engine sees right after the kill: whole committed ranges only.
+        let seen = assert_whole_ranges_by_deltalake(&url, &topic, 4);
+        eprintln!("after kill {i}: {}", seen.trim().replace('\n', "; "));
     }
     let committed_during_crashes: i64 = committed_counts(&rt, &url, &topic).values().sum();
 
@@ -108,6 +112,8 @@ fn sigkill_at_random_moments_with_namenode_and_broker_restarts_lands_every_offse
         landed == in_kafka,
         "landed rows differ from the topic's messages"
     );
+    let seen = assert_whole_ranges_by_deltalake(&url, &topic, 4);
+    eprintln!("Python deltalake after the final run:\n{seen}");
     let verified = verify_topic(&url, &topic);
     assert!(!verified.contains("VIOLATION"), "{verified}");
     assert!(

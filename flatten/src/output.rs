@@ -1,6 +1,8 @@
 //! Turning the column buffers into the five record batches.
 
-use crate::decode::{COUNTS_I64, COUNTS_NAMES, Decoder, ProvCols};
+use crate::decode::{
+    COUNTS_I64, COUNTS_NAMES, Decoder, EventCols, OptionCols, ProvCols, QuestionCols,
+};
 use crate::{Error, RawCols, RejectCols};
 use arrow_array::{ArrayRef, ListArray, RecordBatch, StructArray};
 use arrow_buffer::{NullBuffer, OffsetBuffer};
@@ -143,7 +145,6 @@ fn list_of_structs(
 
 /// `assessments.sequences`: options in questions in events, sharing the flat tables' arrays.
 fn nested_sequences_column(p: SequenceParts) -> Result<ArrayRef, Error> {
-    let arrow = |table| move |source| Error::Arrow { table, source };
     let mut question_cols = p.questions;
     question_cols.push(list_of_structs(
         option_fields(),
@@ -175,6 +176,22 @@ fn nested_sequences_column(p: SequenceParts) -> Result<ArrayRef, Error> {
     Ok(Arc::new(sequences))
 }
 
+/// The parent columns child rows reference through dictionary keys: `assessments.keen_id`,
+/// `assessments.user_exam_id` and `questions.question_id`, finished first.
+struct ParentKeys {
+    keen_id: ArrayRef,
+    user_exam_id: ArrayRef,
+    question_id: ArrayRef,
+}
+
+/// The arrays of the child tables the nested `sequences` column shares (see
+/// [`SequenceParts`]).
+struct ChildLeaves {
+    options: Vec<ArrayRef>,
+    question_options: (OffsetBuffer<i32>, Option<NullBuffer>),
+    questions: Vec<ArrayRef>,
+}
+
 pub(crate) fn build(
     topics: &ArrayRef,
     raw: &mut RawCols,
@@ -184,70 +201,103 @@ pub(crate) fn build(
     build_raw: bool,
     nested_sequences: bool,
 ) -> Result<Flattened, Error> {
-    let arrow = |table| move |source| Error::Arrow { table, source };
+    let keys = ParentKeys {
+        keen_id: d.events.keen_id.finish(),
+        user_exam_id: d.events.user_exam_id.finish(),
+        question_id: d.questions.id.finish(),
+    };
+    let (options, option_leaves) = options_batch(&mut d.options, topics, &keys)?;
+    let (questions, leaves) = questions_batch(&mut d.questions, topics, &keys, option_leaves)?;
+    let assessments = assessments_batch(&mut d.events, topics, keys, leaves, nested_sequences)?;
+    let raw = if build_raw {
+        batch(Table::Raw, message_columns(raw, topics, Table::Raw)?)?
+    } else {
+        RecordBatch::new_empty(schema(Table::Raw))
+    };
+    let mut cols = message_columns(&mut rj.msg, topics, Table::Rejects)?;
+    cols.extend([rj.kind.finish(), rj.path.finish(), rj.error.finish()]);
+    let rejects = batch(Table::Rejects, cols)?;
+    Ok(Flattened {
+        batches: [raw, assessments, questions, options, rejects],
+        stats,
+    })
+}
 
-    // Parent columns that child rows reference through dictionary keys.
-    let e_keen_id = d.events.keen_id.finish();
-    let e_user_exam_id = d.events.user_exam_id.finish();
-    let q_id = d.questions.id.finish();
+fn arrow(table: Table) -> impl Fn(arrow_schema::ArrowError) -> Error {
+    move |source| Error::Arrow { table, source }
+}
 
-    // options: the innermost level, shared by `options` and `sequences`.
-    let o = &mut d.options;
-    let o_id = o.id.finish();
-    let o_checked = o.checked.finish();
-    let o_correct = o.correct.finish();
-    let o_submitted = o.submitted.finish();
-    let o_at = o.at.finish();
+/// `options`: the innermost level; its `id, checked, correct, submitted, at` are shared with
+/// `sequences` (their list offsets are the questions', see [`questions_batch`]).
+fn options_batch(
+    o: &mut OptionCols,
+    topics: &ArrayRef,
+    keys: &ParentKeys,
+) -> Result<(RecordBatch, Vec<ArrayRef>), Error> {
+    let leaves = vec![
+        o.id.finish(),
+        o.checked.finish(),
+        o.correct.finish(),
+        o.submitted.finish(),
+        o.at.finish(),
+    ];
     let mut cols = prov(&mut o.prov, topics, Table::Options)?;
     cols.extend([
         o.keen_id
-            .finish(Arc::clone(&e_keen_id))
+            .finish(Arc::clone(&keys.keen_id))
             .map_err(arrow(Table::Options))?,
         o.question_index.finish(),
         o.question_id
-            .finish(Arc::clone(&q_id))
+            .finish(Arc::clone(&keys.question_id))
             .map_err(arrow(Table::Options))?,
         o.option_index.finish(),
-        Arc::clone(&o_id),
-        Arc::clone(&o_checked),
-        Arc::clone(&o_correct),
-        Arc::clone(&o_submitted),
-        Arc::clone(&o_at),
     ]);
-    let options = batch(Table::Options, cols)?;
+    cols.extend(leaves.iter().cloned());
+    Ok((batch(Table::Options, cols)?, leaves))
+}
 
-    // questions
-    let q = &mut d.questions;
+/// `questions`; with the options' leaves, the offsets of each question's `options` list and
+/// the questions' own `id, user_result, user_correct, user_incomplete, user_submitted`, what
+/// `sequences` shares of the child tables.
+fn questions_batch(
+    q: &mut QuestionCols,
+    topics: &ArrayRef,
+    keys: &ParentKeys,
+    options: Vec<ArrayRef>,
+) -> Result<(RecordBatch, ChildLeaves), Error> {
+    let leaves = vec![
+        Arc::clone(&keys.question_id),
+        q.user_result.finish(),
+        q.user_correct.finish(),
+        q.user_incomplete.finish(),
+        q.user_submitted.finish(),
+    ];
     let question_options = q.options.finish();
-    let q_result = q.user_result.finish();
-    let q_correct = q.user_correct.finish();
-    let q_incomplete = q.user_incomplete.finish();
-    let q_submitted = q.user_submitted.finish();
     let mut cols = prov(&mut q.prov, topics, Table::Questions)?;
     cols.extend([
         q.keen_id
-            .finish(Arc::clone(&e_keen_id))
+            .finish(Arc::clone(&keys.keen_id))
             .map_err(arrow(Table::Questions))?,
         q.user_exam_id
-            .finish(Arc::clone(&e_user_exam_id))
+            .finish(Arc::clone(&keys.user_exam_id))
             .map_err(arrow(Table::Questions))?,
         q.question_index.finish(),
-        Arc::clone(&q_id),
-        Arc::clone(&q_result),
-        Arc::clone(&q_correct),
-        Arc::clone(&q_incomplete),
-        Arc::clone(&q_submitted),
-        q.option_count.finish(),
     ]);
-    let questions = batch(Table::Questions, cols)?;
+    cols.extend(leaves.iter().cloned());
+    cols.push(q.option_count.finish());
+    let leaves = ChildLeaves {
+        options,
+        question_options,
+        questions: leaves,
+    };
+    Ok((batch(Table::Questions, cols)?, leaves))
+}
 
-    // assessments
-    let e = &mut d.events;
-    let event_questions = e.questions.finish();
-    // The seven counts, in schema order; the integer ones come from `counts_i64`.
+/// The seven counts, in schema order; the integer ones come from `counts_i64`.
+fn counts_columns(e: &mut EventCols) -> Result<Vec<ArrayRef>, Error> {
     let mut ints = e.counts_i64.iter_mut().map(|c| c.finish());
     let mut all_correct = Some(e.all_correct.finish());
-    let counts: Vec<ArrayRef> = (0..COUNTS_NAMES.len())
+    (0..COUNTS_NAMES.len())
         .map(|k| {
             if COUNTS_I64.contains(&k) {
                 ints.next()
@@ -260,16 +310,27 @@ pub(crate) fn build(
             arrow(Table::Assessments)(arrow_schema::ArrowError::SchemaError(
                 "counts columns out of step".into(),
             ))
-        })?;
+        })
+}
+
+/// `assessments`, with the nested `sequences` column assembled (zero-copy, from the child
+/// tables' arrays) only when it is landed. Every builder is finished (and so reset) either
+/// way.
+fn assessments_batch(
+    e: &mut EventCols,
+    topics: &ArrayRef,
+    keys: ParentKeys,
+    leaves: ChildLeaves,
+    nested_sequences: bool,
+) -> Result<RecordBatch, Error> {
+    let counts = counts_columns(e)?;
     let seq_id = e.sequence_id.finish();
     let attempt = e.attempt.finish();
-    // Every builder is finished (and so reset) either way; the nested column is assembled,
-    // zero-copy from the arrays of the flat tables, only when it is landed.
     let parts = SequenceParts {
-        options: vec![o_id, o_checked, o_correct, o_submitted, o_at],
-        question_options,
-        questions: vec![q_id, q_result, q_correct, q_incomplete, q_submitted],
-        event_questions,
+        options: leaves.options,
+        question_options: leaves.question_options,
+        questions: leaves.questions,
+        event_questions: e.questions.finish(),
         counts: counts.clone(),
         counts_valid: e.counts_valid.finish(),
         sequence_id: Arc::clone(&seq_id),
@@ -283,12 +344,12 @@ pub(crate) fn build(
     };
     let mut cols = prov(&mut e.prov, topics, Table::Assessments)?;
     cols.extend([
-        e_keen_id,
+        keys.keen_id,
         e.keen_timestamp.finish(),
         e.keen_created_at.finish(),
         e.started_at.finish(),
         e.base_exam_id.finish(),
-        e_user_exam_id,
+        keys.user_exam_id,
         e.exam_name.finish(),
         e.certification.finish(),
         e.max_attempts.finish(),
@@ -298,22 +359,6 @@ pub(crate) fn build(
     cols.extend(counts);
     cols.push(e.question_count.finish());
     cols.extend(sequences);
-    let assessments =
-        RecordBatch::try_new(landed_schema(Table::Assessments, nested_sequences), cols)
-            .map_err(arrow(Table::Assessments))?;
-
-    let raw = if build_raw {
-        batch(Table::Raw, message_columns(raw, topics, Table::Raw)?)?
-    } else {
-        RecordBatch::new_empty(schema(Table::Raw))
-    };
-
-    let mut cols = message_columns(&mut rj.msg, topics, Table::Rejects)?;
-    cols.extend([rj.kind.finish(), rj.path.finish(), rj.error.finish()]);
-    let rejects = batch(Table::Rejects, cols)?;
-
-    Ok(Flattened {
-        batches: [raw, assessments, questions, options, rejects],
-        stats,
-    })
+    RecordBatch::try_new(landed_schema(Table::Assessments, nested_sequences), cols)
+        .map_err(arrow(Table::Assessments))
 }

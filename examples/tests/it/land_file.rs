@@ -772,3 +772,29 @@ fn topics(batch: &RecordBatch) -> Vec<String> {
         .map(|v| v.unwrap().to_owned())
         .collect()
 }
+
+/// Without `RUST_LOG`, `land` logs its own steps at `info` and delta-rs's kernel only its
+/// warnings: a landing and a re-run print a few lines, not the kernel's snapshot dumps.
+#[test]
+fn the_default_log_is_a_few_lines_without_the_delta_kernel_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let input = dir.path().join("events.ndjson");
+    let events: Vec<String> = Generator::new(9, 50).collect();
+    std::fs::write(&input, events.join("\n")).unwrap();
+    for run in ["first", "re-run"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_land"))
+            .arg("--input")
+            .arg(&input)
+            .arg("--warehouse")
+            .arg(&wh)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run land");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{run}: {err}");
+        assert!(err.contains("INFO"), "{run}: land's own steps are logged: {err}");
+        assert!(!err.contains("buoyant_kernel"), "{run}: {err}");
+        assert!(err.lines().count() <= 20, "{run}: {} lines:\n{err}", err.lines().count());
+    }
+}

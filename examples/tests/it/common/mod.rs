@@ -426,3 +426,40 @@ pub fn restart_cluster_service(what: &str) -> bool {
     );
     true
 }
+
+/// What Python `deltalake` (delta-rs, a reader nobody here wrote) sees of `topic` in the
+/// warehouse, checked by `tests/python/check_whole_ranges.py`: whole committed ranges only (no
+/// partial range, no row above a table's txn version, no row twice, `raw = assessments +
+/// rejects`). Panics with the script's report if a rule is broken or the reader is missing.
+pub fn assert_whole_ranges_by_deltalake(url: &str, topic: &str, partitions: i32) -> String {
+    let venv = std::env::var_os("ASSESSMENT_LAKE_VENV").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+                .join(".cache/assessment-lake/venv")
+        },
+        PathBuf::from,
+    );
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup (it installs Python deltalake) or set ASSESSMENT_LAKE_VENV",
+        python.display()
+    );
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_whole_ranges.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .args([url, topic, &partitions.to_string()])
+        .output()
+        .unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "a Delta reader sees more or less than whole committed ranges:\n{report}"
+    );
+    report
+}
