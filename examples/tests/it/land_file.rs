@@ -793,8 +793,15 @@ fn the_default_log_is_a_few_lines_without_the_delta_kernel_detail() {
             .expect("run land");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{run}: {err}");
-        assert!(err.contains("INFO"), "{run}: land's own steps are logged: {err}");
+        assert!(
+            err.contains("INFO"),
+            "{run}: land's own steps are logged: {err}"
+        );
         assert!(!err.contains("buoyant_kernel"), "{run}: {err}");
-        assert!(err.lines().count() <= 20, "{run}: {} lines:\n{err}", err.lines().count());
+        assert!(
+            err.lines().count() <= 20,
+            "{run}: {} lines:\n{err}",
+            err.lines().count()
+        );
     }
 }
