@@ -431,7 +431,67 @@ pub fn restart_cluster_service(what: &str) -> bool {
 /// warehouse, checked by `tests/python/check_whole_ranges.py`: whole committed ranges only (no
 /// partial range, no row above a table's txn version, no row twice, `raw = assessments +
 /// rejects`). Panics with the script's report if a rule is broken or the reader is missing.
+///
+/// The reader's HDFS client (hdfs-native inside the wheel) was seen to wait forever on a
+/// NameNode answer that a fresh client gets at once, as our own client does at times: a run
+/// over [`READER_DEADLINE`] is killed and tried again in a fresh process, at most
+/// [`READER_TRIES`] times in all. A stall says nothing about what the tables hold.
 pub fn assert_whole_ranges_by_deltalake(url: &str, topic: &str, partitions: i32) -> String {
+    let python = venv_python();
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_whole_ranges.py");
+    for attempt in 1..=READER_TRIES {
+        let dir = tempfile::tempdir().unwrap();
+        let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+        let mut child = Command::new(&python)
+            .arg(&script)
+            .args([url, topic, &partitions.to_string()])
+            .stdout(Stdio::from(std::fs::File::create(&out_path).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + READER_DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                child.kill().ok();
+                child.wait().ok();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let report = format!(
+            "{}{}",
+            std::fs::read_to_string(&out_path).unwrap_or_default(),
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+        match status {
+            Some(status) => {
+                assert!(
+                    status.success(),
+                    "a Delta reader sees more or less than whole committed ranges:\n{report}"
+                );
+                return report;
+            }
+            None => eprintln!(
+                "Python deltalake stalled for {READER_DEADLINE:?} reading {url} (try {attempt} \
+                 of {READER_TRIES}); killed, trying again in a fresh process. Output so far:\n\
+                 {report}"
+            ),
+        }
+    }
+    panic!("Python deltalake stalled {READER_TRIES} times in a row reading {url}");
+}
+
+/// How long one run of the Python reader may take (it reads a few thousand rows).
+const READER_DEADLINE: Duration = Duration::from_secs(60);
+/// Runs of the Python reader before a stall fails the test.
+const READER_TRIES: u32 = 3;
+
+/// The Python of the project's venv (`scripts/setup`), asserting it is there.
+fn venv_python() -> PathBuf {
     let venv = std::env::var_os("ASSESSMENT_LAKE_VENV").map_or_else(
         || {
             PathBuf::from(std::env::var_os("HOME").expect("HOME"))
@@ -445,21 +505,5 @@ pub fn assert_whole_ranges_by_deltalake(url: &str, topic: &str, partitions: i32)
         "{} missing: run scripts/setup (it installs Python deltalake) or set ASSESSMENT_LAKE_VENV",
         python.display()
     );
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/python/check_whole_ranges.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .args([url, topic, &partitions.to_string()])
-        .output()
-        .unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "a Delta reader sees more or less than whole committed ranges:\n{report}"
-    );
-    report
+    python
 }
