@@ -27,23 +27,18 @@ const QUIET_DEPENDENCIES: &str = "buoyant_kernel=warn,deltalake_core=warn";
 pub fn init_tracing_at(default_level: &str) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(v) => {
-            // delta-rs's kernel logs an error for every probe of a table that does not exist
-            // yet (before `create_tables` creates it); the outcome reaches us as a value, so it
-            // is silenced unless asked for (`RUST_LOG=buoyant_kernel=debug`).
-            let quiet = if v.contains("buoyant_kernel") {
-                String::new()
-            } else {
-                ",buoyant_kernel::snapshot::builder=off".to_owned()
-            };
-            EnvFilter::try_new(format!("{v}{quiet}"))
-                .unwrap_or_else(|_| EnvFilter::new(default_level))
-        }
-        Err(_) => EnvFilter::new(format!(
-            "{default_level},{QUIET_DEPENDENCIES},buoyant_kernel::snapshot::builder=off"
-        )),
+    // delta-rs's kernel logs an error for every probe of a table that does not exist yet
+    // (before `create_tables` creates it); the outcome reaches us as a value, so it is
+    // silenced unless asked for (`RUST_LOG=buoyant_kernel=debug`).
+    const PROBE_ERRORS_OFF: &str = "buoyant_kernel::snapshot::builder=off";
+    let default = format!("{default_level},{QUIET_DEPENDENCIES},{PROBE_ERRORS_OFF}");
+    let directives = match std::env::var("RUST_LOG") {
+        Ok(v) if v.contains("buoyant_kernel") => v,
+        Ok(v) => format!("{v},{PROBE_ERRORS_OFF}"),
+        Err(_) => default.clone(),
     };
+    // An unparsable `RUST_LOG` falls back to the default rather than logging nothing.
+    let filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

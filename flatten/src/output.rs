@@ -64,15 +64,17 @@ impl Flattened {
     }
 }
 
+/// Maps an Arrow error to ours, naming the table it was building.
+fn arrow(table: Table) -> impl Fn(arrow_schema::ArrowError) -> Error {
+    move |source| Error::Arrow { table, source }
+}
+
 fn batch(table: Table, columns: Vec<ArrayRef>) -> Result<RecordBatch, Error> {
-    RecordBatch::try_new(schema(table), columns).map_err(|source| Error::Arrow { table, source })
+    RecordBatch::try_new(schema(table), columns).map_err(arrow(table))
 }
 
 fn prov(p: &mut ProvCols, topics: &ArrayRef, table: Table) -> Result<Vec<ArrayRef>, Error> {
-    let topic = p
-        .topic
-        .finish(Arc::clone(topics))
-        .map_err(|source| Error::Arrow { table, source })?;
+    let topic = p.topic.finish(Arc::clone(topics)).map_err(arrow(table))?;
     Ok(vec![topic, p.partition.finish(), p.offset.finish()])
 }
 
@@ -82,10 +84,7 @@ fn message_columns(
     topics: &ArrayRef,
     table: Table,
 ) -> Result<Vec<ArrayRef>, Error> {
-    let topic = m
-        .topic
-        .finish(Arc::clone(topics))
-        .map_err(|source| Error::Arrow { table, source })?;
+    let topic = m.topic.finish(Arc::clone(topics)).map_err(arrow(table))?;
     Ok(vec![
         topic,
         m.partition.finish(),
@@ -128,18 +127,9 @@ fn list_of_structs(
     item_table: Table,
     list_table: Table,
 ) -> Result<ArrayRef, Error> {
-    let items =
-        StructArray::try_new(fields.clone(), columns, None).map_err(|source| Error::Arrow {
-            table: item_table,
-            source,
-        })?;
-    let list =
-        ListArray::try_new(list_of(fields), offsets, Arc::new(items), nulls).map_err(|source| {
-            Error::Arrow {
-                table: list_table,
-                source,
-            }
-        })?;
+    let items = StructArray::try_new(fields.clone(), columns, None).map_err(arrow(item_table))?;
+    let list = ListArray::try_new(list_of(fields), offsets, Arc::new(items), nulls)
+        .map_err(arrow(list_table))?;
     Ok(Arc::new(list))
 }
 
@@ -221,10 +211,6 @@ pub(crate) fn build(
         batches: [raw, assessments, questions, options, rejects],
         stats,
     })
-}
-
-fn arrow(table: Table) -> impl Fn(arrow_schema::ArrowError) -> Error {
-    move |source| Error::Arrow { table, source }
 }
 
 /// `options`: the innermost level; its `id, checked, correct, submitted, at` are shared with

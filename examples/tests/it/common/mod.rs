@@ -326,23 +326,16 @@ impl Follower {
     /// Waits (at most `timeout`) for a process already sent SIGTERM; returns (exit code,
     /// stdout).
     pub fn terminate_signalled(mut self, timeout: Duration) -> (Option<i32>, String) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (
-                    status.code(),
-                    std::fs::read_to_string(&self.stdout).unwrap(),
-                );
-            }
-            if Instant::now() > deadline {
-                self.child.kill().ok();
-                panic!(
-                    "land --follow did not exit within {timeout:?} of SIGTERM; stderr:\n{}",
-                    self.stderr_tail()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let Some(status) = wait_at_most(&mut self.child, timeout) else {
+            panic!(
+                "land --follow did not exit within {timeout:?} of SIGTERM; stderr:\n{}",
+                self.stderr_tail()
+            );
+        };
+        (
+            status.code(),
+            std::fs::read_to_string(&self.stdout).unwrap(),
+        )
     }
 
     /// SIGKILL and reap.
@@ -450,18 +443,7 @@ pub fn assert_whole_ranges_by_deltalake(url: &str, topic: &str, partitions: i32)
             .stderr(Stdio::from(std::fs::File::create(&err_path).unwrap()))
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + READER_DEADLINE;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if Instant::now() > deadline {
-                child.kill().ok();
-                child.wait().ok();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let status = wait_at_most(&mut child, READER_DEADLINE);
         let report = format!(
             "{}{}",
             std::fs::read_to_string(&out_path).unwrap_or_default(),
@@ -506,4 +488,21 @@ fn venv_python() -> PathBuf {
         python.display()
     );
     python
+}
+
+/// Waits for `child` at most `timeout`: its exit status, or `None` after it was killed
+/// (SIGKILL to its own pid) and reaped for running too long.
+pub fn wait_at_most(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
