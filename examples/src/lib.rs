@@ -73,42 +73,45 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(v * scale))
 }
 
-/// Completes on the first SIGINT or SIGTERM; a second one exits the process at once with
-/// status 130 (whatever is open stays uncommitted and is recovered by the next run).
-pub async fn shutdown_signal() {
-    let first = async {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) {
-                (Ok(mut int), Ok(mut term)) => {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                    tokio::spawn(async move {
-                        tokio::select! {
-                            _ = int.recv() => {}
-                            _ = term.recv() => {}
-                        }
-                        eprintln!("second signal: exiting without committing the open ranges");
-                        std::process::exit(130);
-                    });
-                }
-                _ => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
+/// A future that completes on the first SIGINT or SIGTERM; a second one exits the process at
+/// once with status 130 (whatever is open stays uncommitted and is recovered by the next run).
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// signal that arrives while the program is still connecting is then a clean stop, not the
+/// default action (death without a summary). Call it inside the runtime, before the set-up.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = signal(SignalKind::interrupt()).and_then(|int| {
+            let term = signal(SignalKind::terminate())?;
+            Ok((int, term))
+        });
+        async move {
+            let Ok((mut int, mut term)) = handlers else {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            };
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                eprintln!("second signal: exiting without committing the open ranges");
+                std::process::exit(130);
+            });
         }
-        #[cfg(not(unix))]
-        {
+    }
+    #[cfg(not(unix))]
+    {
+        async {
             let _ = tokio::signal::ctrl_c().await;
         }
-    };
-    first.await;
+    }
 }
 
 /// The Kafka connection flags shared by the programs (`#[command(flatten)]`).

@@ -150,6 +150,8 @@ fn main() -> Result<()> {
 
 async fn run(args: &Args) -> Result<()> {
     let started = Instant::now();
+    // Installed before the set-up, so a signal while connecting is a clean stop too.
+    let shutdown = args.follow.then(examples::shutdown_signal);
     let warehouse = open_warehouse(args).await?;
     let land = LandOptions {
         tables: examples::land::parse_tables(&args.tables)?,
@@ -160,8 +162,8 @@ async fn run(args: &Args) -> Result<()> {
     };
     let kafka = args.kafka.config()?;
     let progress = LineProgress::stderr();
-    let totals = match (&args.input, kafka, &args.topic) {
-        (Some(input), _, _) => {
+    let totals = match (&args.input, kafka, &args.topic, shutdown) {
+        (Some(input), _, _, _) => {
             let opts = FileLandOptions {
                 land,
                 chunk_messages: args.chunk_messages,
@@ -169,12 +171,11 @@ async fn run(args: &Args) -> Result<()> {
             };
             land_file(input, warehouse, &opts, progress).await?
         }
-        (None, Some(kafka), Some(topic)) if args.follow => {
+        (None, Some(kafka), Some(topic), Some(shutdown)) => {
             let opts = follow_options(args, land);
-            let shutdown = examples::shutdown_signal();
             land_topic_follow(&kafka, topic, warehouse, &opts, progress, shutdown).await?
         }
-        (None, Some(kafka), Some(topic)) => {
+        (None, Some(kafka), Some(topic), None) => {
             let opts = BoundedLandOptions {
                 land,
                 chunk_messages: args.chunk_messages,

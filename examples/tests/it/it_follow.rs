@@ -1,7 +1,7 @@
 //! `land --follow` against the real Kafka and HDFS of `scripts/test-cluster`: streaming in a
-//! consumer group, wall-clock rotation, clean exit on SIGTERM, two members sharing a topic,
-//! bad input through Kafka landing as rejects without stopping anything, and `--tables` with
-//! `--without-sequences`.
+//! consumer group, wall-clock rotation, clean exit on SIGTERM (also while connecting), two
+//! members sharing a topic, bad input through Kafka landing as rejects without stopping
+//! anything, and `--tables` with `--without-sequences`.
 #![cfg(feature = "it")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -62,7 +62,7 @@ fn follow_streams_rotates_on_time_and_exits_cleanly_on_sigterm() {
     }
     producer.flush();
     // Wall-clock rotation (1 s) makes everything committed without more input.
-    wait_landed(&rt, &url, &topic, Duration::from_secs(90));
+    follower.wait_landed(&rt, &url, &topic, Duration::from_secs(90));
     follower.assert_running();
 
     let (code, summary) = follower.terminate(Duration::from_secs(30));
@@ -97,6 +97,19 @@ fn follow_streams_rotates_on_time_and_exits_cleanly_on_sigterm() {
     let (code, summary) = follower.terminate(Duration::from_secs(30));
     assert_eq!(code, Some(0));
     assert!(summary.contains("landed 0 messages"), "{summary}");
+
+    // SIGTERM while it is still connecting (opening the tables, joining the group) is a
+    // clean stop too: exit 0 with a summary, not death by the signal's default action.
+    let mut follower = Follower::spawn(dir.path(), "h", &topic, &url, &group, &[]);
+    std::thread::sleep(Duration::from_millis(150));
+    follower.assert_running();
+    let (code, summary) = follower.terminate(Duration::from_secs(30));
+    assert_eq!(
+        code,
+        Some(0),
+        "SIGTERM while connecting; summary:\n{summary}"
+    );
+    assert!(summary.contains("landed 0 messages"), "{summary}");
 }
 
 #[test]
@@ -115,9 +128,15 @@ fn two_members_share_a_topic_and_one_takes_over_when_the_other_leaves() {
     }
     producer.flush();
 
-    let a = Follower::spawn(dir.path(), "a", &topic, &url, &group, &[]);
-    let b = Follower::spawn(dir.path(), "b", &topic, &url, &group, &[]);
-    wait_landed(&rt, &url, &topic, Duration::from_secs(120));
+    let mut a = Follower::spawn(dir.path(), "a", &topic, &url, &group, &[]);
+    let mut b = Follower::spawn(dir.path(), "b", &topic, &url, &group, &[]);
+    wait_landed(
+        &rt,
+        &url,
+        &topic,
+        Duration::from_secs(120),
+        &mut [&mut a, &mut b],
+    );
     // Both members take part: each logs an assignment with partitions (the second may join
     // after the first has landed the backlog alone).
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -137,7 +156,7 @@ fn two_members_share_a_topic_and_one_takes_over_when_the_other_leaves() {
         producer.send(&topic, Some(format!("k{i}").as_bytes()), Some(e.as_bytes()));
     }
     producer.flush();
-    wait_landed(&rt, &url, &topic, Duration::from_secs(120));
+    b.wait_landed(&rt, &url, &topic, Duration::from_secs(120));
     let (code, summary_b) = b.terminate(Duration::from_secs(60));
     assert_eq!(code, Some(0));
 
@@ -188,8 +207,8 @@ fn bad_input_through_kafka_lands_as_rejects_and_does_not_stop_the_pipeline() {
     }
     producer.flush();
 
-    let f = Follower::spawn(dir.path(), "bad", &topic, &url, &group, &[]);
-    wait_landed(&rt, &url, &topic, Duration::from_secs(90));
+    let mut f = Follower::spawn(dir.path(), "bad", &topic, &url, &group, &[]);
+    f.wait_landed(&rt, &url, &topic, Duration::from_secs(90));
     let (code, summary) = f.terminate(Duration::from_secs(30));
     assert_eq!(code, Some(0));
     assert!(
@@ -252,7 +271,7 @@ fn follow_lands_the_chosen_tables_without_sequences() {
         producer.send(&topic, Some(keen_id(e).as_bytes()), Some(e.as_bytes()));
     }
     producer.flush();
-    let follower = Follower::spawn(
+    let mut follower = Follower::spawn(
         dir.path(),
         "flat",
         &topic,
@@ -264,7 +283,7 @@ fn follow_lands_the_chosen_tables_without_sequences() {
             "--without-sequences",
         ],
     );
-    wait_landed(&rt, &url, &topic, Duration::from_secs(90));
+    follower.wait_landed(&rt, &url, &topic, Duration::from_secs(90));
     let (code, summary) = follower.terminate(Duration::from_secs(30));
     assert_eq!(code, Some(0), "exit code; summary:\n{summary}");
     assert!(

@@ -76,8 +76,8 @@ fn a_stalled_member_that_wakes_up_after_a_takeover_is_fenced() {
     signal(&a, "-STOP");
 
     // The group moves a's partitions to b once a's session expires; b lands and commits them.
-    let b = Follower::spawn(dir.path(), "b", &topic, &url, &group, &[]);
-    wait_landed(&rt, &url, &topic, Duration::from_secs(120));
+    let mut b = Follower::spawn(dir.path(), "b", &topic, &url, &group, &[]);
+    b.wait_landed(&rt, &url, &topic, Duration::from_secs(120));
 
     // a wakes up with its ranges open, over offsets b has committed: its commits are refused.
     signal(&a, "-CONT");

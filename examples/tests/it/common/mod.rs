@@ -11,6 +11,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn brokers() -> String {
@@ -84,21 +86,71 @@ pub fn group_offsets(group: &str, topic: &str, partitions: i32) -> BTreeMap<i32,
 }
 
 /// An idempotent producer straight on rdkafka (not our publisher).
+/// Counts the delivery reports of a [`TestProducer`] (served by its `poll`s and `flush`).
+#[derive(Default)]
+pub struct DeliveryCounts {
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl rdkafka::ClientContext for DeliveryCounts {}
+
+impl rdkafka::producer::ProducerContext for DeliveryCounts {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &rdkafka::producer::DeliveryResult<'_>, _: ()) {
+        match result {
+            Ok(_) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((e, _)) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+                *self.last_error.lock().unwrap() = Some(e.to_string());
+            }
+        }
+    }
+}
+
 pub struct TestProducer {
-    producer: BaseProducer,
+    producer: BaseProducer<DeliveryCounts>,
 }
 
 impl TestProducer {
+    /// An idempotent producer: what it delivers is in the topic exactly once.
     pub fn new() -> Self {
-        let producer: BaseProducer = rdkafka::ClientConfig::new()
+        Self::with_idempotence(true)
+    }
+
+    /// Without idempotence for tests that restart the broker under it: librdkafka's idempotent
+    /// producer can stop delivering after a broker restart (sequence state it cannot
+    /// reconcile), while a plain one reconnects and retries (a retried message may be in the
+    /// topic twice, at two offsets).
+    pub fn with_idempotence(idempotent: bool) -> Self {
+        let producer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", brokers())
-            .set("enable.idempotence", "true")
+            .set("enable.idempotence", idempotent.to_string())
+            .set("acks", "all")
             .set("message.max.bytes", "10000000")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "120000")
-            .create()
+            .create_with_context(DeliveryCounts::default())
             .unwrap();
         Self { producer }
+    }
+
+    /// Messages the broker acknowledged so far.
+    pub fn delivered(&self) -> u64 {
+        self.producer.context().delivered.load(Ordering::Relaxed)
+    }
+
+    /// Messages that failed (and the last error), so far.
+    pub fn failed(&self) -> (u64, Option<String>) {
+        let ctx = self.producer.context();
+        (
+            ctx.failed.load(Ordering::Relaxed),
+            ctx.last_error.lock().unwrap().clone(),
+        )
     }
 
     /// Sends one message, retrying while the local queue is full.
@@ -128,8 +180,11 @@ impl TestProducer {
         self.producer.poll(Duration::ZERO);
     }
 
+    /// Waits until every sent message is acknowledged; panics on a delivery failure.
     pub fn flush(&self) {
         self.producer.flush(Duration::from_secs(120)).unwrap();
+        let (failed, error) = self.failed();
+        assert_eq!(failed, 0, "messages were not delivered: {error:?}");
     }
 }
 
@@ -237,7 +292,15 @@ pub fn committed_counts(
 }
 
 /// Waits until the warehouse's committed ranges cover every offset below the high watermarks.
-pub fn wait_landed(rt: &tokio::runtime::Runtime, url: &str, topic: &str, timeout: Duration) {
+/// On a timeout the panic shows, for each of `members` (the processes that should have landed
+/// it), whether it still runs and the end of its log.
+pub fn wait_landed(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    topic: &str,
+    timeout: Duration,
+    members: &mut [&mut Follower],
+) {
     let deadline = Instant::now() + timeout;
     loop {
         let want = high_watermarks(topic);
@@ -248,10 +311,13 @@ pub fn wait_landed(rt: &tokio::runtime::Runtime, url: &str, topic: &str, timeout
         if done {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "not everything landed in {timeout:?}: want {want:?}, committed {got:?}"
-        );
+        if Instant::now() >= deadline {
+            let logs: Vec<String> = members.iter_mut().map(|m| m.describe()).collect();
+            panic!(
+                "not everything landed in {timeout:?}: want {want:?}, committed {got:?}\n{}",
+                logs.join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -348,6 +414,31 @@ impl Follower {
         let s = std::fs::read_to_string(&self.stderr).unwrap_or_default();
         let lines: Vec<&str> = s.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// [`wait_landed`] with this process as the one member that should land it.
+    pub fn wait_landed(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        url: &str,
+        topic: &str,
+        timeout: Duration,
+    ) {
+        wait_landed(rt, url, topic, timeout, &mut [self]);
+    }
+
+    /// Whether the process still runs, and the end of its stderr.
+    pub fn describe(&mut self) -> String {
+        let state = match self.child.try_wait() {
+            Ok(None) => "running".to_owned(),
+            Ok(Some(status)) => format!("exited ({status})"),
+            Err(e) => format!("unknown ({e})"),
+        };
+        format!(
+            "{} {state}; stderr:\n{}",
+            self.stderr.display(),
+            self.stderr_tail()
+        )
     }
 
     pub fn assert_running(&mut self) {
