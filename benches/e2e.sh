@@ -9,6 +9,7 @@
 #        exactly-once commit protocol, into the MiniDFS;
 #   (b') the same with `--tables assessments,questions,options`: the tables Spark writes
 #        (assessments with its nested `sequences`; plus `rejects`, always landed, empty);
+#   (b1) (b) with `--concurrent-writes 1` (one chunk written at a time), for reference;
 #   (c)  the recipe's job in PySpark local[2] (benches/scripts/spark_recipe.py): Kafka batch
 #        source, from_json with the full schema, explode questions and options, three
 #        Parquet tables (zstd) into the same HDFS.
@@ -85,6 +86,9 @@ read -r T_B RSS_B < <(run land "$WORK/land.out" env RUST_LOG=warn "$BIN/land" --
 say "(b') land --brokers --tables assessments,questions,options -> $HDFS$BASE/land3"
 read -r T_B3 RSS_B3 < <(run land3 "$WORK/land3.out" env RUST_LOG=warn "$BIN/land" --brokers "$BROKERS" --topic "$TOPIC" \
   --warehouse "$HDFS$BASE/land3" --tables assessments,questions,options)
+say "(b1) land --brokers --concurrent-writes 1 -> $HDFS$BASE/land1"
+read -r T_B1 RSS_B1 < <(run land1 "$WORK/land1.out" env RUST_LOG=warn "$BIN/land" --brokers "$BROKERS" --topic "$TOPIC" \
+  --warehouse "$HDFS$BASE/land1" --concurrent-writes 1)
 say "(c) PySpark recipe -> $HDFS$BASE/spark"
 read -r T_C RSS_C < <(run spark "$WORK/spark.out" "$VENV/bin/python" benches/scripts/spark_recipe.py --brokers "$BROKERS" --events "$N" \
   --topic "$TOPIC" --out "$HDFS$BASE/spark" --land "$HDFS$BASE/land" --jars "$JARS")
@@ -106,6 +110,7 @@ row "(a)  consume > /dev/null" "$T_A" "$RSS_A" "($N_A messages)"
 row "(a') kcat -C -e > /dev/null" "$T_K" "$RSS_K"
 row "(b)  land --brokers -> HDFS" "$T_B" "$RSS_B" "(five tables)"
 row "(b') land --tables (Spark's three)" "$T_B3" "$RSS_B3" "(assessments, questions, options)"
+row "(b1) land --concurrent-writes 1" "$T_B1" "$RSS_B1" "(five tables, one chunk written at a time)"
 row "(c)  PySpark recipe (start + job)" "$SPARK_TOTAL" "$((RSS_C + JVM_RSS))" "(python + JVM peak RSS)"
 row "(c') PySpark recipe (job only)" "$SPARK_JOB" "$JVM_RSS" "(without the ${SPARK_START}s SparkSession start; JVM peak RSS)"
 echo

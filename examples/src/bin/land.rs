@@ -80,6 +80,11 @@ struct Args {
     /// Messages per chunk handed from the flattening thread to the Parquet writer.
     #[arg(long, default_value_t = 8_192)]
     chunk_messages: usize,
+    /// Chunks of different partitions written at once (the bounded Kafka landing; a file is
+    /// one partition; --follow writes one chunk at a time). One partition's chunks are
+    /// always written in order; 1 writes one chunk at a time.
+    #[arg(long, default_value_t = examples::land::DEFAULT_CONCURRENT_WRITES)]
+    concurrent_writes: usize,
     /// Tables to land, comma-separated, from raw,assessments,questions,options,rejects.
     /// `rejects` is always landed (bad input is never dropped); without `raw` it is not even
     /// built. Each range's commit marker lists the tables it holds, so `verify --balance
@@ -138,6 +143,9 @@ fn main() -> Result<()> {
     if args.chunk_messages == 0 {
         bail!("--chunk-messages must be at least 1");
     }
+    if args.concurrent_writes == 0 {
+        bail!("--concurrent-writes must be at least 1");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         // The Parquet encoding jobs (one per table of a write) run on the blocking pool:
@@ -159,6 +167,7 @@ async fn run(args: &Args) -> Result<()> {
             nested_sequences: !args.without_sequences,
             ..FlattenConfig::default()
         },
+        concurrent_writes: args.concurrent_writes,
     };
     let kafka = args.kafka.config()?;
     let progress = LineProgress::stderr();

@@ -14,6 +14,7 @@
 //! | [`options`] | what to land: [`LandOptions`] and each source's options |
 //! | [`chunk`] | [`Chunk`] and the [`Chunker`] every source flattens with |
 //! | [`sink`] | [`Sink`]: open ranges, rotation, commits, fencing |
+//! | `in_flight` | chunk writes running as tasks (chunks of different partitions at once) |
 //! | `file` | the file source |
 //! | `bounded` | the bounded Kafka source |
 //! | [`follow`] | the consumer-group source (consumer thread, sink task, rebalances) |
@@ -27,6 +28,7 @@ pub mod columns;
 pub mod error;
 mod file;
 pub mod follow;
+mod in_flight;
 pub mod options;
 pub mod progress;
 pub mod sink;
@@ -39,8 +41,8 @@ pub use error::{Error, Result};
 pub use file::{land_file, topic_for_file};
 pub use follow::land_topic_follow;
 pub use options::{
-    BoundedLandOptions, DEFAULT_CHUNK_MESSAGES, FileLandOptions, FollowOptions, LandOptions,
-    parse_tables, select_tables, table_schemas_of,
+    BoundedLandOptions, DEFAULT_CHUNK_MESSAGES, DEFAULT_CONCURRENT_WRITES, FileLandOptions,
+    FollowOptions, LandOptions, parse_tables, select_tables, table_schemas_of,
 };
 pub use progress::{Progress, Silent, Snapshot};
 pub use sink::Sink;

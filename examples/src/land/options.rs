@@ -17,13 +17,23 @@ pub struct LandOptions {
     /// Tables to land (`rejects` is always landed, see [`select_tables`]). Without `raw`,
     /// the flattener does not build it. Default: all five.
     pub tables: Vec<Table>,
+    /// Chunk writes of different partitions that may run at once in the file and bounded
+    /// sources (a file is one partition; `--follow` writes one chunk at a time): while one
+    /// partition's slowest table is still encoding, the next partition's tables use the
+    /// other core. One partition's chunks are always written in order. Default:
+    /// [`DEFAULT_CONCURRENT_WRITES`]; 1 writes one chunk at a time.
+    pub concurrent_writes: usize,
 }
+
+/// Chunk writes running at once by default: two, one per core of the machines this runs on.
+pub const DEFAULT_CONCURRENT_WRITES: usize = 2;
 
 impl Default for LandOptions {
     fn default() -> Self {
         Self {
             flatten: FlattenConfig::default(),
             tables: Table::ALL.to_vec(),
+            concurrent_writes: DEFAULT_CONCURRENT_WRITES,
         }
     }
 }

@@ -3,21 +3,19 @@
 //! committed.
 
 use super::chunk::Chunk;
-use super::error::{Error, Result, is_fenced};
+use super::error::{Error, Result};
+use super::in_flight::{InFlight, Open, commit_range};
 use super::options::{select_tables, table_schemas_of};
 use super::progress::{Progress, Silent, Snapshot};
 use super::totals::Totals;
 use assessment_schema::tables::Table;
-use hdfs_sink::{CommitInfo, RangeWriter, Warehouse};
+use hdfs_sink::{CommitInfo, Warehouse};
 use kafka_io::TopicPartition;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 /// How often [`Sink::progress`] reports.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
-
-/// An open range: its writer and the last offset written into it.
-type Open = (RangeWriter, i64);
 
 /// Writes chunks into ranges of the warehouse.
 pub struct Sink {
@@ -35,6 +33,10 @@ pub struct Sink {
     tables: Vec<Table>,
     /// Whether `assessments` carries its nested `sequences` column.
     nested_sequences: bool,
+    /// Chunk writes running as tasks of their own.
+    in_flight: InFlight,
+    /// How many chunk writes (of different partitions) may run at once.
+    concurrent_writes: usize,
 }
 
 impl std::fmt::Debug for Sink {
@@ -45,6 +47,8 @@ impl std::fmt::Debug for Sink {
             .field("totals", &self.totals)
             .field("tables", &self.tables)
             .field("nested_sequences", &self.nested_sequences)
+            .field("writing", &self.in_flight.partitions().collect::<Vec<_>>())
+            .field("concurrent_writes", &self.concurrent_writes)
             .finish_non_exhaustive()
     }
 }
@@ -64,7 +68,18 @@ impl Sink {
             status: String::new(),
             tables: Table::ALL.to_vec(),
             nested_sequences: true,
+            in_flight: InFlight::default(),
+            concurrent_writes: 1,
         }
+    }
+
+    /// Lets the writes of up to `n` chunks of different partitions run at once (default 1:
+    /// [`Sink::write`] returns once its chunk is written). The writes of one partition always
+    /// run one after another, in order. While writes run, [`Sink::due_partitions`] and
+    /// [`Sink::next_due`] do not see their ranges; every other method waits for them.
+    pub fn with_concurrent_writes(mut self, n: usize) -> Self {
+        self.concurrent_writes = n.max(1);
+        self
     }
 
     /// Declares `assessments` without its nested `sequences` column in the ranges it
@@ -100,12 +115,16 @@ impl Sink {
 
     /// Whether a range of `tp` is open.
     pub fn is_open(&self, tp: &TopicPartition) -> bool {
-        self.open.contains_key(tp)
+        self.open.contains_key(tp) || self.in_flight.contains(tp)
     }
 
     /// Abandons the open range of `tp`, if any: its temp files are deleted, nothing of it is
     /// committed (the offsets are landed again later).
     pub async fn abort_partition(&mut self, tp: &TopicPartition) -> Result<()> {
+        // Its write still running first (its error does not matter: nothing commits).
+        while self.in_flight.contains(tp) {
+            self.land_oldest().await.ok();
+        }
         if let Some((w, _)) = self.open.remove(tp) {
             w.abort().await.map_err(|source| abort_error(tp, source))?;
         }
@@ -142,12 +161,28 @@ impl Sink {
         &self.warehouse
     }
 
-    /// Writes one chunk; commits the partition's range if rotation is due.
+    /// Writes one chunk; commits the partition's range if rotation is due. With concurrent
+    /// writes (see [`Sink::with_concurrent_writes`]) the write may still run when this
+    /// returns; its error, if any, is returned by a later call.
     pub async fn write(&mut self, chunk: Chunk) -> Result<()> {
-        let tp = chunk.tp;
-        let (writer, last) = match self.open.entry(tp.clone()) {
-            std::collections::btree_map::Entry::Occupied(open) => open.into_mut(),
-            std::collections::btree_map::Entry::Vacant(vacant) => {
+        // A partition's chunks are written in order: its previous write must be done.
+        self.land_partition(&chunk.tp).await?;
+        let open = self.take_open(&chunk)?;
+        self.in_flight
+            .spawn(&self.warehouse, &self.tables, open, chunk);
+        while self.in_flight.len() >= self.concurrent_writes {
+            self.land_oldest().await?;
+        }
+        Ok(())
+    }
+
+    /// The open range of the chunk's partition (begun at its first offset if there is none),
+    /// checked to continue where the range's last write ended.
+    fn take_open(&mut self, chunk: &Chunk) -> Result<Open> {
+        let tp = &chunk.tp;
+        let (writer, last) = match self.open.remove(tp) {
+            Some(open) => open,
+            None => {
                 let w = self
                     .warehouse
                     .begin_range(
@@ -161,71 +196,75 @@ impl Sink {
                         partition: tp.partition,
                         source: Box::new(source),
                     })?;
-                vacant.insert((w, chunk.first_offset - 1))
+                (w, chunk.first_offset - 1)
             }
         };
-        if chunk.first_offset <= *last {
-            return Err(Error::OffsetsBackwards {
+        if chunk.first_offset <= last {
+            let e = Error::OffsetsBackwards {
                 topic: tp.topic.clone(),
                 partition: tp.partition,
                 first_offset: chunk.first_offset,
-                last_offset: *last,
-            });
+                last_offset: last,
+            };
+            self.open.insert(tp.clone(), (writer, last));
+            return Err(e);
         }
-        // All tables of the chunk at once: hdfs-sink encodes them in parallel.
-        let batches: Vec<(&str, &arrow_array::RecordBatch)> = chunk
-            .tables
-            .iter()
-            .filter(|(t, b)| b.num_rows() > 0 && self.tables.contains(t))
-            .map(|(t, b)| (t.name(), b))
-            .collect();
-        writer
-            .write_tables(&batches)
-            .await
-            .map_err(|source| Error::WriteChunk {
-                topic: tp.topic.clone(),
-                partition: tp.partition,
-                source: Box::new(source),
-            })?;
-        *last = chunk.last_offset;
-        self.totals.add_written(&chunk.tables.stats);
-        if self.warehouse.rotation().should_rotate(writer) {
-            self.commit(&tp).await?;
+        Ok((writer, last))
+    }
+
+    /// Waits for the oldest write still running and books what it did.
+    async fn land_oldest(&mut self) -> Result<()> {
+        let Some(landed) = self.in_flight.next().await else {
+            return Ok(());
+        };
+        if let Some(open) = landed.open {
+            self.open.insert(landed.tp.clone(), open);
+        }
+        if let Some(stats) = &landed.stats {
+            self.totals.add_written(stats);
+        }
+        if let Some(info) = landed.outcome? {
+            self.committed(&landed.tp, &info);
         }
         self.progress();
         Ok(())
     }
 
+    /// Waits until no write of `tp` runs.
+    async fn land_partition(&mut self, tp: &TopicPartition) -> Result<()> {
+        while self.in_flight.contains(tp) {
+            self.land_oldest().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until no write runs.
+    async fn land_all(&mut self) -> Result<()> {
+        while self.in_flight.len() > 0 {
+            self.land_oldest().await?;
+        }
+        Ok(())
+    }
+
     /// Commits the open range of `tp`, if any.
     pub async fn commit(&mut self, tp: &TopicPartition) -> Result<Option<CommitInfo>> {
+        self.land_partition(tp).await?;
         let Some((writer, last)) = self.open.remove(tp) else {
             return Ok(None);
         };
-        let info = writer.commit(last).await.map_err(|source| {
-            let (topic, partition, offset) = (tp.topic.clone(), tp.partition, last);
-            if is_fenced(&source) {
-                Error::Fenced {
-                    topic,
-                    partition,
-                    offset,
-                    source: Box::new(source),
-                }
-            } else {
-                Error::Commit {
-                    topic,
-                    partition,
-                    offset,
-                    source: Box::new(source),
-                }
-            }
-        })?;
+        let info = commit_range(tp, writer, last).await?;
+        self.committed(tp, &info);
+        Ok(Some(info))
+    }
+
+    /// Books a committed range.
+    fn committed(&mut self, tp: &TopicPartition, info: &CommitInfo) {
         tracing::info!(
             topic = %tp.topic, partition = tp.partition, start = info.range.start,
             end = info.range.end, bytes = info.bytes, "range committed"
         );
-        self.totals.add_commit(&info);
+        self.totals.add_commit(info);
         self.commits.push((tp.clone(), info.range.end));
-        Ok(Some(info))
     }
 
     /// The partitions whose open range is due for rotation (call from a timer too:
@@ -240,6 +279,7 @@ impl Sink {
 
     /// Commits all open ranges and returns the totals.
     pub async fn finish(mut self) -> Result<Totals> {
+        self.land_all().await?;
         let open: Vec<_> = self.open.keys().cloned().collect();
         for tp in open {
             self.commit(&tp).await?;
@@ -250,6 +290,10 @@ impl Sink {
 
     /// Abandons every open range (its temp files are deleted; nothing is committed).
     pub async fn abort(mut self) -> Result<()> {
+        // The writes still running first (their errors do not matter: nothing commits).
+        while self.in_flight.len() > 0 {
+            self.land_oldest().await.ok();
+        }
         for (tp, (w, _)) in std::mem::take(&mut self.open) {
             w.abort().await.map_err(|source| abort_error(&tp, source))?;
         }
@@ -286,7 +330,10 @@ pub(crate) async fn start_sink(
     opts: &super::options::LandOptions,
     progress: Box<dyn Progress>,
 ) -> Result<(Sink, hdfs_sink::RecoveryReport)> {
-    let sink = opts.sink(warehouse.clone()).with_progress(progress);
+    let sink = opts
+        .sink(warehouse.clone())
+        .with_progress(progress)
+        .with_concurrent_writes(opts.concurrent_writes);
     sink.create_tables().await?;
     let recovered = warehouse.recover().await.map_err(|source| Error::Recover {
         warehouse: warehouse.url().to_owned(),
