@@ -121,10 +121,7 @@ impl Sink {
     /// Abandons the open range of `tp`, if any: its temp files are deleted, nothing of it is
     /// committed (the offsets are landed again later).
     pub async fn abort_partition(&mut self, tp: &TopicPartition) -> Result<()> {
-        // Its write still running first (its error does not matter: nothing commits).
-        while self.in_flight.contains(tp) {
-            self.land_oldest().await.ok();
-        }
+        self.land_ignoring_errors(Some(tp)).await;
         if let Some((w, _)) = self.open.remove(tp) {
             w.abort().await.map_err(|source| abort_error(tp, source))?;
         }
@@ -166,7 +163,7 @@ impl Sink {
     /// returns; its error, if any, is returned by a later call.
     pub async fn write(&mut self, chunk: Chunk) -> Result<()> {
         // A partition's chunks are written in order: its previous write must be done.
-        self.land_partition(&chunk.tp).await?;
+        self.land_until_idle(Some(&chunk.tp)).await?;
         let open = self.take_open(&chunk)?;
         self.in_flight
             .spawn(&self.warehouse, &self.tables, open, chunk);
@@ -230,25 +227,24 @@ impl Sink {
         Ok(())
     }
 
-    /// Waits until no write of `tp` runs.
-    async fn land_partition(&mut self, tp: &TopicPartition) -> Result<()> {
-        while self.in_flight.contains(tp) {
+    /// Waits until no write of `tp` runs (of any partition with `None`); the first write
+    /// error stops the wait and is returned.
+    async fn land_until_idle(&mut self, tp: Option<&TopicPartition>) -> Result<()> {
+        while tp.map_or(self.in_flight.len() > 0, |tp| self.in_flight.contains(tp)) {
             self.land_oldest().await?;
         }
         Ok(())
     }
 
-    /// Waits until no write runs.
-    async fn land_all(&mut self) -> Result<()> {
-        while self.in_flight.len() > 0 {
-            self.land_oldest().await?;
-        }
-        Ok(())
+    /// [`Sink::land_until_idle`] for a range about to be abandoned: write errors do not
+    /// matter (nothing of it commits), so every write is waited for.
+    async fn land_ignoring_errors(&mut self, tp: Option<&TopicPartition>) {
+        while self.land_until_idle(tp).await.is_err() {}
     }
 
     /// Commits the open range of `tp`, if any.
     pub async fn commit(&mut self, tp: &TopicPartition) -> Result<Option<CommitInfo>> {
-        self.land_partition(tp).await?;
+        self.land_until_idle(Some(tp)).await?;
         let Some((writer, last)) = self.open.remove(tp) else {
             return Ok(None);
         };
@@ -279,7 +275,7 @@ impl Sink {
 
     /// Commits all open ranges and returns the totals.
     pub async fn finish(mut self) -> Result<Totals> {
-        self.land_all().await?;
+        self.land_until_idle(None).await?;
         let open: Vec<_> = self.open.keys().cloned().collect();
         for tp in open {
             self.commit(&tp).await?;
@@ -290,10 +286,7 @@ impl Sink {
 
     /// Abandons every open range (its temp files are deleted; nothing is committed).
     pub async fn abort(mut self) -> Result<()> {
-        // The writes still running first (their errors do not matter: nothing commits).
-        while self.in_flight.len() > 0 {
-            self.land_oldest().await.ok();
-        }
+        self.land_ignoring_errors(None).await;
         for (tp, (w, _)) in std::mem::take(&mut self.open) {
             w.abort().await.map_err(|source| abort_error(&tp, source))?;
         }
