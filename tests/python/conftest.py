@@ -16,34 +16,42 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(
     os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/assessment-lake/target"))
 )
-# The example programs the Python tests run (release); build only these.
-BINS = ("generate", "land")
+# The programs the Python tests run are the test build's own (`target/debug`): the command
+# below is scripts/test's test step with `--no-run`, so after that step it builds nothing (a
+# release build of the landing binaries was the slowest part of a cold run, and the 3,280-event
+# dataset lands in about a second without optimization).
+BUILD = ["cargo", "test", "--workspace", "--all-targets", "--features", "it", "--no-run", "-q"]
 # NO_BUILD=1 uses the binaries already in $CARGO_TARGET_DIR as they are (e.g. while the tree
 # is mid-edit); scripts/test never sets it.
 NO_BUILD = os.environ.get("NO_BUILD") == "1"
 
 
 @pytest.fixture(scope="session")
-def bins():
-    """Builds the example programs the tests use (release) and returns a name -> path function."""
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-    cmd = ["cargo", "build", "--release", "-p", "examples"]
-    for b in BINS:
-        cmd += ["--bin", b]
+def built():
+    """Builds the workspace's test targets once per session (a no-op after scripts/test's test
+    step) and returns a name -> path function for its programs."""
     if not NO_BUILD:
-        subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    return lambda name: str(TARGET / "release" / name)
+        env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
+        subprocess.run(BUILD, cwd=ROOT, env=env, check=True)
+
+    def path(name):
+        p = TARGET / "debug" / name
+        assert p.exists(), f"{p} was not built (NO_BUILD=1 needs a previous `{' '.join(BUILD)}`)"
+        return str(p)
+
+    return path
 
 
 @pytest.fixture(scope="session")
-def query_bin():
-    """The `query` program (package assessment-query, debug build)."""
-    env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
-    if not NO_BUILD:
-        subprocess.run(["cargo", "build", "-p", "assessment-query", "--bin", "query"], cwd=ROOT, env=env, check=True)
-    path = TARGET / "debug" / "query"
-    assert path.exists(), f"{path} was not built (NO_BUILD=1 needs a previous build)"
-    return str(path)
+def bins(built):
+    """The example programs (`generate`, `land`, ...): a name -> path function."""
+    return built
+
+
+@pytest.fixture(scope="session")
+def query_bin(built):
+    """The `query` program (package assessment-query)."""
+    return built("query")
 
 
 def _java_major(home):
