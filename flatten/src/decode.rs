@@ -563,6 +563,32 @@ pub(crate) struct Decoder {
     pub(crate) wide: WideNumbers,
 }
 
+/// An event's top-level fields, read and checked, not yet appended.
+struct Top<'i> {
+    keen_id: &'i str,
+    keen_timestamp: Option<i64>,
+    keen_created_at: Option<i64>,
+    started_at: Option<i64>,
+    base_exam_id: Option<&'i str>,
+    user_exam_id: Option<&'i str>,
+    exam_name: Option<&'i str>,
+    certification: Option<bool>,
+    max_attempts: Option<f64>,
+}
+
+/// An event's `sequences` fields, read and checked, not yet appended (all absent when the
+/// event has no `sequences` object).
+#[derive(Default)]
+struct Sequences<'i> {
+    present: bool,
+    id: Option<&'i str>,
+    attempt: Option<i64>,
+    counts_present: bool,
+    counts_i64: [Option<i64>; 6],
+    all_correct: Option<bool>,
+    questions_valid: bool,
+}
+
 impl Decoder {
     /// Decodes one parsed event. On `Err`, no row of any table has been appended.
     pub(crate) fn decode(&mut self, nodes: &[Node<'_>], prov: Prov) -> R<()> {
@@ -579,7 +605,6 @@ impl Decoder {
     }
 
     fn decode_inner(&mut self, nodes: &[Node<'_>], prov: Prov) -> R<()> {
-        let root = Loc::Root;
         let len = match nodes.first() {
             Some(Node::Object { len, .. }) => *len,
             Some(n) => {
@@ -591,110 +616,144 @@ impl Decoder {
                 return Err(Error::NotAnObject { found: "nothing" });
             }
         };
-        let event_row = self.events.keen_id.len();
-        let mut top = [0usize; 10];
+        let mut slots = [0usize; 10];
         scan_object(
             nodes,
             0,
             len,
             top_key,
             &TOP,
-            root,
-            &mut top,
+            Loc::Root,
+            &mut slots,
             &mut self.unknown_fields,
         )?;
-
-        let keen_id = match opt_str(nodes, top[0], root.key("keen_id"))? {
-            Some(s) => s,
-            None => {
-                return Err(Error::MissingField {
-                    path: root.key("keen_id").path(),
-                });
-            }
-        };
-        let keen_timestamp = opt_epoch(nodes, top[1], root.key("keen_timestamp"), &self.wide)?;
-        let keen_created_at = opt_epoch(nodes, top[2], root.key("keen_created_at"), &self.wide)?;
-        let started_at = opt_iso(nodes, top[3], root.key("started_at"))?;
-        let base_exam_id = opt_str(nodes, top[4], root.key("base_exam_id"))?;
-        let user_exam_id = opt_str(nodes, top[5], root.key("user_exam_id"))?;
-        let exam_name = opt_str(nodes, top[6], root.key("exam_name"))?;
-        let certification = opt_bool_or_str(nodes, top[7], root.key("certification"))?;
-        let max_attempts = opt_f64_or_str(nodes, top[8], root.key("max_attempts"), &self.wide)?;
-
-        // sequences
-        let seq_loc = Loc::Sequences;
-        let mut seq_id = None;
-        let mut attempt = None;
-        let mut counts_present = false;
-        let mut counts_i64 = [None; 6];
-        let mut all_correct = None;
-        let mut questions_valid = false;
+        let top = self.read_top(nodes, &slots)?;
         let q_start = self.questions.len();
-        let sequences = opt_object(nodes, top[9], root.key("sequences"))?;
-        if let Some((sidx, slen)) = sequences {
-            let mut s = [0usize; 4];
-            scan_object(
-                nodes,
-                sidx,
-                slen,
-                seq_key,
-                &SEQ,
-                seq_loc,
-                &mut s,
-                &mut self.unknown_fields,
-            )?;
-            seq_id = opt_str(nodes, s[0], seq_loc.key("id"))?;
-            attempt = opt_i64(nodes, s[1], seq_loc.key("attempt"), &self.wide)?;
-            let counts_loc = Loc::Counts;
-            if let Some((cidx, clen)) = opt_object(nodes, s[2], seq_loc.key("counts"))? {
-                counts_present = true;
-                let mut c = [0usize; 7];
-                scan_object(
-                    nodes,
-                    cidx,
-                    clen,
-                    counts_key,
-                    &COUNTS,
-                    counts_loc,
-                    &mut c,
-                    &mut self.unknown_fields,
-                )?;
-                for (out, &k) in counts_i64.iter_mut().zip(COUNTS_I64.iter()) {
-                    *out = opt_i64(nodes, c[k], counts_loc.key(COUNTS[k]), &self.wide)?;
-                }
-                all_correct = opt_bool(nodes, c[3], counts_loc.key("all_correct"))?;
-            }
-            if let Some((qidx, qlen)) = opt_array(nodes, s[3], seq_loc.key("questions"))? {
-                questions_valid = true;
-                self.decode_questions(nodes, qidx, qlen, prov, event_row, user_exam_id.is_some())?;
-            }
-        }
+        let seq = self.read_sequences(nodes, slots[9], prov, top.user_exam_id.is_some())?;
+        self.push_event(prov, &top, &seq, q_start);
+        Ok(())
+    }
 
-        // All checks passed: append the event row.
+    /// The top-level fields of an event (slot 9, `sequences`, is read by
+    /// [`Self::read_sequences`]), in the order of [`TOP`].
+    #[inline]
+    fn read_top<'i>(&self, nodes: &[Node<'i>], slots: &[usize; 10]) -> R<Top<'i>> {
+        let root = Loc::Root;
+        let Some(keen_id) = opt_str(nodes, slots[0], root.key("keen_id"))? else {
+            return Err(Error::MissingField {
+                path: root.key("keen_id").path(),
+            });
+        };
+        let wide = &self.wide;
+        Ok(Top {
+            keen_id,
+            keen_timestamp: opt_epoch(nodes, slots[1], root.key("keen_timestamp"), wide)?,
+            keen_created_at: opt_epoch(nodes, slots[2], root.key("keen_created_at"), wide)?,
+            started_at: opt_iso(nodes, slots[3], root.key("started_at"))?,
+            base_exam_id: opt_str(nodes, slots[4], root.key("base_exam_id"))?,
+            user_exam_id: opt_str(nodes, slots[5], root.key("user_exam_id"))?,
+            exam_name: opt_str(nodes, slots[6], root.key("exam_name"))?,
+            certification: opt_bool_or_str(nodes, slots[7], root.key("certification"))?,
+            max_attempts: opt_f64_or_str(nodes, slots[8], root.key("max_attempts"), wide)?,
+        })
+    }
+
+    /// The event's `sequences` object at `slot` (all fields absent without one); its
+    /// questions and their options are appended to the child tables on the way.
+    #[inline]
+    fn read_sequences<'i>(
+        &mut self,
+        nodes: &[Node<'i>],
+        slot: usize,
+        prov: Prov,
+        has_user_exam_id: bool,
+    ) -> R<Sequences<'i>> {
+        let mut seq = Sequences::default();
+        let Some((sidx, slen)) = opt_object(nodes, slot, Loc::Root.key("sequences"))? else {
+            return Ok(seq);
+        };
+        seq.present = true;
+        let seq_loc = Loc::Sequences;
+        let mut s = [0usize; 4];
+        scan_object(
+            nodes,
+            sidx,
+            slen,
+            seq_key,
+            &SEQ,
+            seq_loc,
+            &mut s,
+            &mut self.unknown_fields,
+        )?;
+        seq.id = opt_str(nodes, s[0], seq_loc.key("id"))?;
+        seq.attempt = opt_i64(nodes, s[1], seq_loc.key("attempt"), &self.wide)?;
+        if let Some((cidx, clen)) = opt_object(nodes, s[2], seq_loc.key("counts"))? {
+            self.read_counts(nodes, cidx, clen, &mut seq)?;
+        }
+        if let Some((qidx, qlen)) = opt_array(nodes, s[3], seq_loc.key("questions"))? {
+            seq.questions_valid = true;
+            let event_row = self.events.keen_id.len();
+            self.decode_questions(nodes, qidx, qlen, prov, event_row, has_user_exam_id)?;
+        }
+        Ok(seq)
+    }
+
+    /// The `sequences.counts` object at node `cidx` (`clen` members) into `seq`.
+    #[inline]
+    fn read_counts(
+        &mut self,
+        nodes: &[Node<'_>],
+        cidx: usize,
+        clen: usize,
+        seq: &mut Sequences<'_>,
+    ) -> R<()> {
+        let counts_loc = Loc::Counts;
+        seq.counts_present = true;
+        let mut c = [0usize; 7];
+        scan_object(
+            nodes,
+            cidx,
+            clen,
+            counts_key,
+            &COUNTS,
+            counts_loc,
+            &mut c,
+            &mut self.unknown_fields,
+        )?;
+        for (out, &k) in seq.counts_i64.iter_mut().zip(COUNTS_I64.iter()) {
+            *out = opt_i64(nodes, c[k], counts_loc.key(COUNTS[k]), &self.wide)?;
+        }
+        seq.all_correct = opt_bool(nodes, c[3], counts_loc.key("all_correct"))?;
+        Ok(())
+    }
+
+    /// Appends the event row once every check passed; its questions are the child rows
+    /// from `q_start` on.
+    #[inline]
+    fn push_event(&mut self, prov: Prov, top: &Top<'_>, seq: &Sequences<'_>, q_start: usize) {
         let e = &mut self.events;
         e.prov.push(prov);
-        e.keen_id.push(keen_id);
-        e.keen_timestamp.0.push_opt(keen_timestamp);
-        e.keen_created_at.0.push_opt(keen_created_at);
-        e.started_at.0.push_opt(started_at);
-        e.base_exam_id.push_opt(base_exam_id);
-        e.user_exam_id.push_opt(user_exam_id);
-        e.exam_name.push_opt(exam_name);
-        e.certification.push_opt(certification);
-        e.max_attempts.push_opt(max_attempts);
-        e.sequences_valid.push(sequences.is_some());
-        e.sequence_id.push_opt(seq_id);
-        e.attempt.push_opt(attempt);
-        e.counts_valid.push(counts_present);
-        for (col, v) in e.counts_i64.iter_mut().zip(counts_i64) {
+        e.keen_id.push(top.keen_id);
+        e.keen_timestamp.0.push_opt(top.keen_timestamp);
+        e.keen_created_at.0.push_opt(top.keen_created_at);
+        e.started_at.0.push_opt(top.started_at);
+        e.base_exam_id.push_opt(top.base_exam_id);
+        e.user_exam_id.push_opt(top.user_exam_id);
+        e.exam_name.push_opt(top.exam_name);
+        e.certification.push_opt(top.certification);
+        e.max_attempts.push_opt(top.max_attempts);
+        e.sequences_valid.push(seq.present);
+        e.sequence_id.push_opt(seq.id);
+        e.attempt.push_opt(seq.attempt);
+        e.counts_valid.push(seq.counts_present);
+        for (col, v) in e.counts_i64.iter_mut().zip(seq.counts_i64) {
             col.push_opt(v);
         }
-        e.all_correct.push_opt(all_correct);
+        e.all_correct.push_opt(seq.all_correct);
         let q_end = self.questions.len();
         e.question_count
             .push(i32::try_from(q_end - q_start).unwrap_or(i32::MAX));
-        e.questions.push(q_end, questions_valid);
-        Ok(())
+        e.questions.push(q_end, seq.questions_valid);
     }
 
     #[allow(clippy::too_many_arguments)]

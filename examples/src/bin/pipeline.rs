@@ -263,9 +263,9 @@ fn write_report(args: &Args) {
             String::from_utf8_lossy(&o.stderr).trim()
         ),
         Err(_) => println!(
-            "report: not written (the `report` program is not built; run \
-             `cargo build --release -p assessment-query --bin report`, then \
-             `report --warehouse {} --out {}`)",
+            "report: not written (the `report` program is not built beside this one; \
+             run `cargo run --release -p assessment-query --bin report -- --warehouse {} \
+             --out {}`)",
             args.warehouse,
             out.display()
         ),
