@@ -27,9 +27,9 @@ NO_BUILD = os.environ.get("NO_BUILD") == "1"
 
 
 @pytest.fixture(scope="session")
-def built():
+def bins():
     """Builds the workspace's test targets once per session (a no-op after scripts/test's test
-    step) and returns a name -> path function for its programs."""
+    step) and returns a name -> path function for its programs (`generate`, `land`, ...)."""
     if not NO_BUILD:
         env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET))
         subprocess.run(BUILD, cwd=ROOT, env=env, check=True)
@@ -43,15 +43,9 @@ def built():
 
 
 @pytest.fixture(scope="session")
-def bins(built):
-    """The example programs (`generate`, `land`, ...): a name -> path function."""
-    return built
-
-
-@pytest.fixture(scope="session")
-def query_bin(built):
+def query_bin(bins):
     """The `query` program (package assessment-query)."""
-    return built("query")
+    return bins("query")
 
 
 def _java_major(home):
